@@ -1,0 +1,64 @@
+"""Convene: the application factory.
+
+`create_app` builds a Flask app from a config class, a mapping of settings or, by default, the
+environment (see config.py). It never starts the scheduler: that runs in its own process.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import config as config_module
+
+from . import db, errors, i18n, security
+
+
+def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
+    """Create the app. `config` is a config class, a mapping of overrides on TestConfig, or None."""
+    app = Flask(__name__, instance_path=str(config_module.INSTANCE))
+    if config is None:
+        app.config.from_object(config_module.config_from_env())
+    elif isinstance(config, Mapping):
+        app.config.from_object(config_module.TestConfig)
+        app.config.update(config)
+    else:
+        app.config.from_object(config)
+    _check_config(app)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    if app.config["PROXY_COUNT"]:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
+
+    db.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+
+    from .auth import init_app as init_auth
+    from .main import bp as main_bp
+
+    init_auth(app)
+    app.register_blueprint(main_bp)
+
+    from .cli import register as register_cli
+
+    register_cli(app)
+    return app
+
+
+def _check_config(app: Flask) -> None:
+    if app.config["ENV_NAME"] == "production" and app.config["SECRET_KEY"] in (
+        config_module.DEV_SECRET_KEY,
+        "",
+        None,
+    ):
+        raise RuntimeError(
+            "Refusing to start in production with the development SECRET_KEY: "
+            "set SECRET_KEY to a long random value."
+        )

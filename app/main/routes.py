@@ -1,0 +1,41 @@
+"""Home page, language menu and the API index."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request
+from werkzeug import Response
+
+from app.i18n import LOCALE_COOKIE, supported_locale
+from app.security import safe_redirect_target
+
+bp = Blueprint("main", __name__, template_folder="templates")
+
+ONE_YEAR = 365 * 24 * 3600
+
+
+@bp.get("/")
+def index() -> str:
+    """The home page."""
+    return render_template("main/index.html")
+
+
+@bp.post("/language")
+def choose_language() -> Response:
+    """Remember the visitor's language in a cookie and go back to the page they were on."""
+    locale = supported_locale(request.form.get("locale"))
+    response = redirect(safe_redirect_target(request.form.get("next")))
+    if locale:
+        response.set_cookie(
+            LOCALE_COOKIE,
+            locale,
+            max_age=ONE_YEAR,
+            samesite="Lax",
+            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        )
+    return response
+
+
+@bp.get("/api/")
+def api_index() -> Response:
+    """What the JSON API offers."""
+    return jsonify(name="Convene API", version=current_app.config.get("VERSION", "0.1.0"))

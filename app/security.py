@@ -1,0 +1,85 @@
+"""Security headers on every response, CSRF protection on every form, and rate limits.
+
+Rate limits use the `limits` library: its storage is in memory for one process, or Redis (set
+RATELIMIT_STORAGE_URI=redis://host:port) so that a limit holds across several web workers.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, url_for
+from flask_wtf import CSRFProtect
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+csrf = CSRFProtect()
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def set_security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if current_app.config["HSTS"]:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def safe_redirect_target(target: str | None) -> str:
+    """`target` if it is a path on this site, else the home page: no open redirects."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("main.index")
+
+
+class RateLimits:
+    """Named moving-window limits over one shared storage."""
+
+    def __init__(self, storage_uri: str) -> None:
+        self.storage = storage_from_string(storage_uri)
+        self.limiter = MovingWindowRateLimiter(self.storage)
+
+    def is_exceeded(self, rule: str, key: str) -> bool:
+        """True when `key` has already used up `rule` ("5 per minute") in the current window."""
+        return not self.limiter.test(parse(rule), key)
+
+    def hit(self, rule: str, key: str) -> None:
+        self.limiter.hit(parse(rule), key)
+
+    def clear(self, rule: str, key: str) -> None:
+        self.limiter.clear(parse(rule), key)
+
+    def reset(self) -> None:
+        self.storage.reset()
+
+
+def rate_limits() -> RateLimits:
+    return current_app.extensions["convene.rate_limits"]
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
+    app.extensions["convene.rate_limits"] = RateLimits(app.config["RATELIMIT_STORAGE_URI"])
+    app.after_request(set_security_headers)

@@ -1,0 +1,112 @@
+"""Configuration, read from environment variables: the one place Convene reads the environment.
+
+`Config` has safe development defaults (SQLite under instance/, mail to a local outbox folder).
+`ProductionConfig` adds secure cookies and HSTS and refuses to start with the development secret.
+`TestConfig` turns off every outbound side effect unless a test asks for it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+INSTANCE = ROOT / "instance"
+DEV_SECRET_KEY = "dev-only-secret-change-me"
+
+
+def database_url(url: str | None) -> str:
+    """A SQLAlchemy URL: SQLite under instance/ by default, psycopg 3 for PostgreSQL."""
+    if not url:
+        return f"sqlite:///{INSTANCE / 'convene.sqlite3'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+class Config:
+    """Development defaults; every value can be set from the environment."""
+
+    ENV_NAME = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    DATABASE_URL = database_url(os.environ.get("DATABASE_URL"))
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    COALITION_NAME = os.environ.get("COALITION_NAME", "Convene")
+    DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "UTC")
+    LANGUAGES = ("en",)
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "app" / "translations")
+
+    # Mail: an SMTP server when MAIL_SERVER is set, otherwise files in MAIL_OUTBOX_DIR.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Convene <convene@localhost>")
+    MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(INSTANCE / "outbox"))
+
+    # Rate limits: "memory://" holds for one process; "redis://host:port" holds across workers.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5 per minute")
+    LOGIN_FAILURES_PER_IP = os.environ.get("LOGIN_FAILURES_PER_IP", "5 per minute")
+    # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
+    PROXY_COUNT = _int("PROXY_COUNT", 0)
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    HSTS = False
+    WTF_CSRF_TIME_LIMIT = None
+
+
+class ProductionConfig(Config):
+    """Secure cookies and HSTS; create_app refuses the development secret."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    HSTS = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+class TestConfig(Config):
+    """No outbound side effects; each test suite chooses its database."""
+
+    ENV_NAME = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    DATABASE_URL = "sqlite://"
+    BASE_URL = "http://localhost"
+    MAIL_SERVER = ""
+    MAIL_OUTBOX_DIR = ""
+    RATELIMIT_STORAGE_URI = "memory://"
+    PROXY_COUNT = 0
+
+
+CONFIGS = {"development": Config, "production": ProductionConfig, "test": TestConfig}
+
+
+def config_from_env() -> type[Config]:
+    """The config class named by CONVENE_ENV (development, production or test)."""
+    name = os.environ.get("CONVENE_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(
+            f"CONVENE_ENV must be one of {', '.join(CONFIGS)}, not {name!r}"
+        ) from None

@@ -1,0 +1,80 @@
+"""The data layer: UTC datetimes, after-commit hooks, and migrations that match the models."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.db import Base, after_commit, db
+from app.models import import_all_models
+
+from .conftest import dispose, fresh_database, make_app, migrate
+
+
+def _user(**kwargs: object) -> User:
+    return User(email="t@example.org", name="T", password_hash="x", role="editor", **kwargs)
+
+
+def test_naive_datetimes_are_refused(session: Session) -> None:
+    session.add(_user(created_at=dt.datetime(2026, 3, 10, 10, 0)))
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+        session.flush()
+
+
+def test_aware_datetimes_come_back_in_utc(session: Session) -> None:
+    new_york = dt.datetime(2026, 3, 10, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+    user = _user(created_at=new_york)
+    session.add(user)
+    session.commit()
+    session.expire_all()
+    loaded = session.get(User, user.id)
+    assert loaded is not None
+    assert loaded.created_at == new_york
+    assert loaded.created_at.utcoffset() == dt.timedelta(0)
+    assert loaded.created_at.hour == 14  # 10:00 EDT is 14:00 UTC
+
+
+def test_after_commit_runs_only_after_a_commit(session: Session) -> None:
+    ran: list[str] = []
+    after_commit(session, lambda: ran.append("rolled back"))
+    session.add(_user())
+    session.flush()
+    session.rollback()
+    after_commit(session, lambda: ran.append("committed"))
+    session.add(_user())
+    assert ran == []
+    session.commit()
+    assert ran == ["committed"]
+
+
+def test_models_and_migrations_agree(app: Flask) -> None:
+    import_all_models()
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == []
+
+
+def test_migrations_upgrade_downgrade_upgrade(backend: str, tmp_path: Path) -> None:
+    with fresh_database(backend, tmp_path) as url:
+        app = make_app(url)
+        migrate(app, "head")
+        with app.app_context():
+            tables = set(sa.inspect(db.engine).get_table_names())
+        assert {"users", "alembic_version"} <= tables
+        migrate(app, "base", action="downgrade")
+        with app.app_context():
+            assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        migrate(app, "head")
+        with app.app_context():
+            assert "users" in sa.inspect(db.engine).get_table_names()
+        dispose(app)
