@@ -1,8 +1,8 @@
 """Database wiring: the declarative Base, the UTC datetime type, the per-request session.
 
-Every request gets one session (Flask-SQLAlchemy-Lite ties it to the app context); the request
-is committed once at the edge, in `commit_request`, and side effects queued with `after_commit`
-run only once that commit has succeeded.
+Every app context (so every request, CLI command and job) gets one session, created on first use
+and closed at teardown; a request is committed once at the edge, in `commit_request`, and side
+effects queued with `after_commit` run only once that commit has succeeded.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from flask import Flask, Response
-from flask_sqlalchemy_lite import SQLAlchemy
+from flask import Flask, Response, current_app, g
 from sqlalchemy import event, orm
 
 log = logging.getLogger(__name__)
@@ -64,14 +63,57 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-db = SQLAlchemy()
-
-
 def engine_options(url: str) -> dict[str, Any]:
     """Options for create_engine suited to the backend."""
-    if url.startswith("postgresql"):
-        return {"url": url, "pool_pre_ping": True}
-    return {"url": url}
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return {"url": parsed, "pool_pre_ping": True}
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        # One shared connection, or each checkout would see its own empty database.
+        return {
+            "url": parsed,
+            "poolclass": sa.pool.StaticPool,
+            "connect_args": {"check_same_thread": False},
+        }
+    return {"url": parsed}
+
+
+class Database:
+    """The app's engine and sessionmaker, and one session per app context.
+
+    (Flask-SQLAlchemy-Lite does the same but registers an async teardown on every app, which
+    Flask runs through asgiref on every request and which fails beside a running event loop.)
+    """
+
+    def init_app(self, app: Flask) -> None:
+        engine = sa.create_engine(**engine_options(app.config["DATABASE_URL"]))
+        app.extensions["convene.db.engine"] = engine
+        app.extensions["convene.db.sessionmaker"] = orm.sessionmaker(engine)
+        app.teardown_appcontext(self._close_session)
+
+    @property
+    def engine(self) -> sa.Engine:
+        return current_app.extensions["convene.db.engine"]
+
+    @property
+    def sessionmaker(self) -> orm.sessionmaker[orm.Session]:
+        return current_app.extensions["convene.db.sessionmaker"]
+
+    @property
+    def session(self) -> orm.Session:
+        """This app context's session, created on first use."""
+        if "db_session" not in g:
+            g.db_session = self.sessionmaker()
+        return g.db_session
+
+    @staticmethod
+    def _close_session(exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+
+db = Database()
 
 
 @event.listens_for(sa.Engine, "connect")
@@ -123,7 +165,9 @@ def _drop_after_commit(session: orm.Session, previous_transaction: orm.SessionTr
 
 def commit_request(response: Response) -> Response:
     """Commit the request's session once, at the edge: only for responses that did not fail."""
-    session = db.session
+    session = g.get("db_session")
+    if session is None:
+        return response
     if response.status_code < 400:
         session.commit()
     else:
@@ -132,7 +176,5 @@ def commit_request(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    url = app.config["DATABASE_URL"]
-    app.config.setdefault("SQLALCHEMY_ENGINES", {"default": engine_options(url)})
     db.init_app(app)
     app.after_request(commit_request)

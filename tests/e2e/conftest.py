@@ -76,9 +76,7 @@ def live_server(live_app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser(chromium_path: str, live_server: str) -> Iterator[object]:
-    """Chromium. Started after the live server: Playwright's sync API runs an asyncio loop in
-    this thread, and Flask cannot run Flask-SQLAlchemy-Lite's async teardown beside it."""
+def browser(chromium_path: str) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
