@@ -8,7 +8,7 @@ import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 import config as config_module
 from app.db import db
@@ -62,6 +62,7 @@ DEMO_ADMIN_EMAIL = "admin@example.org"
 
 
 @click.command("demo")
+@with_appcontext
 def demo_command() -> None:
     """Load demo data, and (re)set the demo admin's password, printing the login."""
     from app.auth import services

@@ -21,7 +21,7 @@ from unittest import mock
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from flask import Flask
+from flask import Flask, got_request_exception
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -139,12 +139,19 @@ def app(base_app: Flask, backend: str) -> Iterator[Flask]:
     with base_app.app_context():
         rate_limits().reset()
         engine, maker = db.engine, db.sessionmaker
-    with engine.connect() as connection:
+    errors: list[BaseException] = []
+
+    def record(sender: Flask, exception: BaseException, **extra: Any) -> None:
+        errors.append(exception)
+
+    with engine.connect() as connection, got_request_exception.connected_to(record, base_app):
         transaction = connection.begin()
         options = {"bind": connection, "join_transaction_mode": "create_savepoint"}
         with mock.patch.dict(maker.kw, options):
             yield base_app
         transaction.rollback()
+    # No request in any test may end in an unhandled error (a 500), whatever its input.
+    assert not errors, f"a request raised {errors[0]!r}"
 
 
 @pytest.fixture

@@ -99,3 +99,15 @@ def test_set_password(runner: Any, make_user: Any, auth: Any) -> None:
     assert result.exit_code == 0, result.output
     assert auth.login("kofi@example.org").status_code == 401
     assert auth.login("kofi@example.org", new_password).status_code == 302
+
+
+def test_demo_prints_a_login_that_works(runner: Any, auth: Any) -> None:
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    email, password = result.output.split("Admin login: ", 1)[1].strip().split(" / ")
+    assert auth.login(email, password).status_code == 302
+    auth.logout()
+    # Running it again resets the password: the new one works, the old one no longer does.
+    again = runner.invoke(args=["demo"]).output.split(" / ", 1)[1].strip()
+    assert auth.login(email, password).status_code == 401
+    assert auth.login(email, again).status_code == 302
