@@ -41,10 +41,16 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from .auth import init_app as init_auth
+    from .calls import api as calls_api
+    from .calls import routes as calls_routes
+    from .calls.cli import calls_cli
     from .main import bp as main_bp
 
     init_auth(app)
     app.register_blueprint(main_bp)
+    app.register_blueprint(calls_routes.bp)
+    app.register_blueprint(calls_api.bp)
+    app.cli.add_command(calls_cli)
 
     from .cli import register as register_cli
 

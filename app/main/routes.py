@@ -5,18 +5,23 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request
 from werkzeug import Response
 
+from app.calls.routes import call_view
+from app.calls.services import upcoming_calls
+from app.db import db, utcnow
 from app.i18n import LOCALE_COOKIE, supported_locale
 from app.security import safe_redirect_target
 
 bp = Blueprint("main", __name__, template_folder="templates")
 
 ONE_YEAR = 365 * 24 * 3600
+HOME_CALLS = 10
 
 
 @bp.get("/")
 def index() -> str:
-    """The home page."""
-    return render_template("main/index.html")
+    """The home page: upcoming calls, with their times in every display city."""
+    calls = upcoming_calls(db.session, utcnow(), limit=HOME_CALLS)
+    return render_template("main/index.html", views=[call_view(call) for call in calls])
 
 
 @bp.post("/language")

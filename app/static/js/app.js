@@ -1,10 +1,43 @@
 // Progressive enhancement only: every page works without this script.
 "use strict";
 
+// Show each call's start in the viewer's own time zone, as the browser knows it.
+function showLocalTimes() {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const lang = document.documentElement.lang || undefined;
+  const format = new Intl.DateTimeFormat(lang, {
+    weekday: "long", day: "numeric", month: "long", hour: "numeric", minute: "2-digit",
+  });
+  for (const element of document.querySelectorAll("time[data-local-time]")) {
+    const moment = new Date(element.getAttribute("datetime"));
+    if (Number.isNaN(moment.getTime())) continue;
+    element.textContent = `${format.format(moment)} (${zone.replaceAll("_", " ")})`;
+    element.dataset.zone = zone;
+  }
+}
+
+// Copy buttons: data-copy names the element whose text is copied.
+function setUpCopyButtons() {
+  for (const button of document.querySelectorAll("button[data-copy]")) {
+    button.addEventListener("click", async () => {
+      const source = document.getElementById(button.dataset.copy);
+      if (!source) return;
+      try {
+        await navigator.clipboard.writeText(source.textContent.trim());
+        button.textContent = button.dataset.copied || "Copied";
+      } catch {
+        window.getSelection().selectAllChildren(source);
+      }
+    });
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   // The language menu submits itself when changed; its button stays for keyboard and no-JS users.
   const select = document.getElementById("language-select");
   if (select && select.form) {
     select.addEventListener("change", () => select.form.submit());
   }
+  showLocalTimes();
+  setUpCopyButtons();
 });

@@ -1,0 +1,1 @@
+"""Calls: recurring series, single calls rescheduled, cancelled or added, and their times."""
