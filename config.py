@@ -72,6 +72,9 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     HSTS = False
     WTF_CSRF_TIME_LIMIT = None
+    # How often each process checks whether cached pages and feeds are still current.
+    CACHE_CHECK_SECONDS = float(os.environ.get("CACHE_CHECK_SECONDS", "1"))
+    CALL_HORIZON_MONTHS = _int("CALL_HORIZON_MONTHS", 12)
 
 
 class ProductionConfig(Config):
@@ -96,6 +99,7 @@ class TestConfig(Config):
     MAIL_OUTBOX_DIR = ""
     RATELIMIT_STORAGE_URI = "memory://"
     PROXY_COUNT = 0
+    CACHE_CHECK_SECONDS = 0.0
 
 
 CONFIGS = {"development": Config, "production": ProductionConfig, "test": TestConfig}

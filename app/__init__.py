@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
 
-from . import db, errors, i18n, security
+from . import cache, db, errors, i18n, security
 
 
 def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
@@ -36,6 +36,7 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
 
     db.init_app(app)
+    cache.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)

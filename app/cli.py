@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from flask import Flask
+from dateutil.relativedelta import relativedelta
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 import config as config_module
-from app.db import db
+from app.db import db, utcnow
+
+if TYPE_CHECKING:
+    from app.calls.models import Series
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
 
@@ -59,12 +66,64 @@ def revision_command(message: str, autogenerate: bool) -> None:
 
 
 DEMO_ADMIN_EMAIL = "admin@example.org"
+DEMO_SERIES_SLUG = "coalition-call"
+
+
+def demo_series() -> tuple[Series, bool]:
+    """The demo's monthly series with a cancelled, a moved and an extra call; created once."""
+    from app.calls import services
+
+    series = services.find_series(db.session, DEMO_SERIES_SLUG)
+    if series is not None:
+        return series, False
+    now = utcnow()
+    today = now.date()
+    horizon = int(current_app.config.get("CALL_HORIZON_MONTHS", services.DEFAULT_HORIZON_MONTHS))
+    series = services.create_series(
+        db.session,
+        services.SeriesInput(
+            title="Global coalition call",
+            timezone="America/New_York",
+            start_time="10:00",
+            rrule="FREQ=MONTHLY;BYDAY=2TU",
+            first_date=today - relativedelta(months=6),
+            duration_minutes=60,
+            description="Our monthly call: news from each region, campaigns, questions.",
+            join_url="https://meet.example.org/coalition",
+            registration_url="https://example.org/register",
+        ),
+        now=now,
+        horizon_months=horizon,
+    )
+    series.slug = DEMO_SERIES_SLUG
+    db.session.flush()
+    upcoming = [call for call in series.calls if call.start_at > now]
+    if len(upcoming) > 1:
+        reason = "Moved to the regional calls this month."
+        services.cancel_call(db.session, upcoming[1], reason, now=now)
+    if len(upcoming) > 2:
+        moved = upcoming[2]
+        local_start = moved.start_at.astimezone(ZoneInfo(moved.timezone)).replace(tzinfo=None)
+        later = local_start + dt.timedelta(hours=1)
+        services.reschedule_call(db.session, moved, later, now=now)
+    services.add_extra_call(
+        db.session,
+        title="Regional call: West Africa",
+        start=dt.datetime.combine(today + dt.timedelta(weeks=3), dt.time(14, 0)),
+        timezone="Africa/Lagos",
+        duration_minutes=60,
+        agenda="Campaign updates from Ghana, Nigeria and Senegal.",
+        join_url="https://meet.example.org/west-africa",
+        now=now,
+    )
+    db.session.expire(series, ["calls"])
+    return series, True
 
 
 @click.command("demo")
 @with_appcontext
 def demo_command() -> None:
-    """Load demo data, and (re)set the demo admin's password, printing the login."""
+    """Load demo data (once), and (re)set the demo admin's password, printing the login."""
     from app.auth import services
 
     password = secrets.token_urlsafe(12)
@@ -76,7 +135,11 @@ def demo_command() -> None:
     else:
         services.set_password(db.session, user, password)
         services.set_active(db.session, user, True)
+    series, created = demo_series()
     db.session.commit()
+    state = "created" if created else "already there"
+    click.echo(f"Demo series: {series.slug} ({len(series.calls)} calls, {state})")
+    # Last, so that the login is the end of the output.
     click.echo(f"Admin login: {DEMO_ADMIN_EMAIL} / {password}")
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from app import create_app
 from app.auth import services as account_services
 from app.auth.models import User
+from app.cache import page_cache
 from app.cli import alembic_config
 from app.db import db
 from app.security import rate_limits
@@ -138,6 +139,8 @@ def app(base_app: Flask, backend: str) -> Iterator[Flask]:
     RAN["backends"].add(backend)
     with base_app.app_context():
         rate_limits().reset()
+        page_cache().entries.clear()
+        page_cache().versions.clear()
         engine, maker = db.engine, db.sessionmaker
     errors: list[BaseException] = []
 

@@ -11,8 +11,6 @@ from flask.testing import FlaskClient
 
 from app.i18n import LOCALE_COOKIE
 
-from .conftest import csrf_token
-
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
@@ -125,15 +123,14 @@ def test_locale_follows_accept_language(bilingual: Flask) -> None:
 
 def test_visitor_choice_beats_accept_language(bilingual: Flask) -> None:
     client = bilingual.test_client()
-    data = {"locale": "en", "next": "/login", "csrf_token": csrf_token(client)}
-    response = client.post("/language", data=data)
+    response = client.get("/language", query_string={"locale": "en", "next": "/login"})
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     assert _lang(client, **{"Accept-Language": "fr"}) == "en"
 
 
 def test_unsupported_choice_is_ignored(bilingual: Flask) -> None:
     client = bilingual.test_client()
-    client.post("/language", data={"locale": "xx", "csrf_token": csrf_token(client)})
+    client.get("/language", query_string={"locale": "xx"})
     assert client.get_cookie(LOCALE_COOKIE) is None
 
 

@@ -479,12 +479,12 @@ def local_instant(local: dt.datetime | str, zone_name: str, field: str = "start"
             raise CallError(
                 f"{local!r} is not a date and time such as 2026-12-08T10:00.", field
             ) from None
-    if local.tzinfo is not None:
-        return local.astimezone(dt.UTC)
     try:
         zone = get_zone(zone_name, "timezone")
     except RuleError as exc:
         raise CallError(str(exc), exc.field) from None
+    if local.tzinfo is not None:
+        return local.astimezone(dt.UTC)
     return to_instant(local, zone)
 
 
@@ -513,7 +513,8 @@ def reschedule_call(
         if duration_minutes not in (None, "")
         else int((call.end_at - call.start_at).total_seconds() // 60)
     )
-    if new_start == call.start_at and new_start + dt.timedelta(minutes=minutes) == call.end_at:
+    new_end = new_start + dt.timedelta(minutes=minutes)
+    if (new_start, new_end, zone) == (call.start_at, call.end_at, call.timezone):
         raise CallError("The call is already at that time.", "start")
     before = (call.start_at, call.end_at)
     call.start_at = new_start

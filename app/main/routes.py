@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request
 from werkzeug import Response
 
+from app.cache import cached_html
 from app.calls.routes import call_view
 from app.calls.services import upcoming_calls
 from app.db import db, utcnow
@@ -18,17 +21,27 @@ HOME_CALLS = 10
 
 
 @bp.get("/")
-def index() -> str:
+def index() -> Response:
     """The home page: upcoming calls, with their times in every display city."""
-    calls = upcoming_calls(db.session, utcnow(), limit=HOME_CALLS)
-    return render_template("main/index.html", views=[call_view(call) for call in calls])
+
+    def build() -> tuple[str, dt.datetime | None]:
+        calls = upcoming_calls(db.session, utcnow(), limit=HOME_CALLS)
+        html = render_template("main/index.html", views=[call_view(call) for call in calls])
+        # The list changes when its first call ends (or when the schedule changes).
+        return html, min((call.end_at for call in calls), default=None)
+
+    return cached_html("schedule", "home", build)
 
 
-@bp.post("/language")
+@bp.get("/language")
 def choose_language() -> Response:
-    """Remember the visitor's language in a cookie and go back to the page they were on."""
-    locale = supported_locale(request.form.get("locale"))
-    response = redirect(safe_redirect_target(request.form.get("next")))
+    """Remember the visitor's language in a cookie and go back to the page they were on.
+
+    A GET form: choosing a display language changes no data, and pages without a CSRF token
+    are the same for every anonymous visitor, so they can be served from the cache.
+    """
+    locale = supported_locale(request.args.get("locale"))
+    response = redirect(safe_redirect_target(request.args.get("next")))
     if locale:
         response.set_cookie(
             LOCALE_COOKIE,

@@ -13,7 +13,6 @@ from ..conftest import csrf_token
     [
         ("/login", {"email": "a@example.org", "password": "whatever-it-is"}),
         ("/logout", {}),
-        ("/language", {"locale": "en"}),
     ],
 )
 def test_form_without_its_token_is_400(client: FlaskClient, path: str, data: dict) -> None:

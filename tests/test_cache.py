@@ -1,0 +1,107 @@
+"""Cached pages: built once, dropped as soon as the schedule changes, in every worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from app.cache import PageCache
+from app.calls import services
+from app.db import db, utcnow
+
+from .conftest import dispose, fresh_database, make_app, migrate
+
+
+def _series(session: Session, title: str) -> Any:
+    series = services.create_series(
+        session,
+        services.SeriesInput(
+            title=title,
+            timezone="Europe/Brussels",
+            start_time="16:00",
+            rrule="FREQ=WEEKLY",
+            first_date=utcnow().date().isoformat(),
+        ),
+    )
+    session.commit()
+    return series
+
+
+def test_home_page_is_served_from_the_cache_until_the_schedule_changes(
+    app: Flask, session: Session, monkeypatch: Any
+) -> None:
+    client = app.test_client()
+    _series(session, "First series")
+    builds: list[int] = []
+    from app.main import routes
+
+    original = routes.upcoming_calls
+    monkeypatch.setattr(
+        routes, "upcoming_calls", lambda *a, **k: builds.append(1) or original(*a, **k)
+    )
+    first = client.get("/").get_data()
+    assert client.get("/").get_data() == first
+    assert len(builds) == 1  # the second request was answered from memory
+
+    _series(session, "Second series")  # a commit touching the schedule
+    assert b"Second series" in client.get("/").get_data()
+    assert len(builds) == 2
+
+
+def test_signed_in_pages_are_never_cached(
+    app: Flask, session: Session, auth: Any, make_user: Any
+) -> None:
+    _series(session, "A series")
+    make_user("e@example.org")
+    auth.login("e@example.org")
+    assert b"Sign out" in auth.client.get("/").get_data()
+    anonymous = app.test_client().get("/").get_data()
+    assert b"Sign out" not in anonymous and b"csrf_token" not in anonymous
+
+
+def test_another_worker_sees_the_change(backend: str, tmp_path: Path) -> None:
+    """Two apps on one database, as two gunicorn workers: a change made by one reaches the other."""
+    with fresh_database(backend, tmp_path) as url:
+        worker_a, worker_b = make_app(url), make_app(url, CACHE_CHECK_SECONDS=0.0)
+        migrate(worker_a)
+        try:
+            with worker_a.app_context():
+                _series(db.session, "Before")
+            assert b"Before" in worker_b.test_client().get("/").get_data()
+            with worker_a.app_context():
+                series = services.find_series(db.session, "before")
+                series_input = services.SeriesInput(
+                    title="After",
+                    timezone=series.timezone,
+                    start_time=series.start_time,
+                    rrule=series.rrule,
+                    first_date=series.first_date,
+                )
+                services.update_series(db.session, series, series_input)
+                db.session.commit()
+            page = worker_b.test_client().get("/").get_data()
+            assert b"After" in page and b"Before" not in page
+        finally:
+            dispose(worker_a)
+            dispose(worker_b)
+
+
+def test_entries_expire_when_their_first_call_ends() -> None:
+    cache = PageCache(check_seconds=3600)
+    cache.checked_at = time.monotonic()  # no version check during this test
+    builds: list[int] = []
+    ends = utcnow() + dt.timedelta(minutes=5)
+
+    def build() -> tuple[bytes, dt.datetime | None]:
+        builds.append(1)
+        return b"page", ends
+
+    cache.get_or_build("schedule", "k", build, utcnow())
+    cache.get_or_build("schedule", "k", build, utcnow())
+    cache.get_or_build("schedule", "k", build, ends + dt.timedelta(seconds=1))
+    assert len(builds) == 2
