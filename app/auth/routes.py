@@ -12,10 +12,11 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug import Response
 
 from app.db import db
+from app.i18n import language_choices
 from app.security import rate_limits, safe_redirect_target
 
 from . import services
-from .forms import LoginForm
+from .forms import AccountForm, LoginForm
 from .models import Role
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -81,6 +82,31 @@ def logout() -> Response:
     logout_user()
     flash(_("You are signed out."), "success")
     return redirect(url_for("main.index"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def edit_account() -> str | tuple[str, int] | Response:
+    """A team member's own name, language and time zone."""
+    form = AccountForm(obj=current_user if request.method == "GET" else None)
+    form.locale.choices = [("", _("As my browser says"))] + language_choices()
+    if request.method == "POST":
+        if form.validate():
+            try:
+                services.update_profile(
+                    db.session,
+                    current_user,
+                    name=form.name.data,
+                    locale=form.locale.data,
+                    timezone=form.timezone.data,
+                )
+            except services.AccountError as exc:
+                form.timezone.errors = [*form.timezone.errors, str(exc)]
+            else:
+                flash(_("Your settings are saved."), "success")
+                return redirect(url_for("auth.edit_account"))
+        return render_template("auth/account.html", form=form), 422
+    return render_template("auth/account.html", form=form)
 
 
 @bp.get("/team")

@@ -9,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
+from app.i18n import is_valid_timezone
 
 from .models import Role, User
 
@@ -106,6 +107,21 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     user.last_login_at = utcnow()
     session.flush()
     return user
+
+
+def update_profile(
+    session: Session, user: User, *, name: str, locale: str | None, timezone: str | None
+) -> None:
+    """Change a user's own name, language and time zone."""
+    if not name.strip():
+        raise AccountError("The name must not be empty.")
+    timezone = (timezone or "").strip()
+    if timezone and not is_valid_timezone(timezone):
+        raise AccountError(f"{timezone!r} is not a known time zone (e.g. Europe/Brussels).")
+    user.name = name.strip()
+    user.locale = locale or None
+    user.timezone = timezone or None
+    session.flush()
 
 
 def list_users(session: Session) -> list[User]:

@@ -165,3 +165,19 @@ def test_admins_see_the_team(client: FlaskClient, auth: AuthActions, make_user: 
     auth.login("admin@example.org")
     page = client.get("/team").get_data(as_text=True)
     assert "Ada Admin" in page and "Kofi" in page and "Editor" in page
+
+
+def test_account_settings_set_the_server_side_zone(
+    client: FlaskClient, auth: AuthActions, make_user: Any, session: Any
+) -> None:
+    user = make_user("rina@example.org", name="Rina")
+    auth.login("rina@example.org")
+    token = csrf_token(client, "/account")
+    data = {"name": "Rina S.", "locale": "", "timezone": "Asia/Jakarta", "csrf_token": token}
+    assert client.post("/account", data=data).status_code == 302
+    session.expire_all()
+    assert (user.name, user.timezone, user.locale) == ("Rina S.", "Asia/Jakarta", None)
+    bad = client.post("/account", data=data | {"timezone": "Asia/Atlantis"})
+    assert bad.status_code == 422 and "not a known time zone" in bad.get_data(as_text=True)
+    session.expire_all()
+    assert user.timezone == "Asia/Jakarta"

@@ -296,3 +296,19 @@ def test_add_extra_call_through_the_form(
     assert call.is_extra and call.start_at == dt.datetime(2027, 2, 3, 13, 0, tzinfo=dt.UTC)
     bad = client.post("/calls/new", data=data | {"timezone": "Lagos"})
     assert bad.status_code == 422 and "not a known time zone" in bad.get_data(as_text=True)
+
+
+def test_your_time_falls_back_to_the_users_chosen_zone(
+    client: FlaskClient, editor: AuthActions, session: Session
+) -> None:
+    from app.auth.models import User
+
+    user = session.scalar(sa.select(User).where(User.email == "editor@example.org"))
+    user.timezone = "Asia/Jakarta"
+    session.commit()
+    call = next_call(session, make_series(session))
+    jakarta = call.start_at.astimezone(ZoneInfo("Asia/Jakarta"))
+    html = client.get(f"/calls/{call.id}").get_data(as_text=True)
+    fallback = re.search(r"data-local-time>([^<]+)</time>", html).group(1)
+    assert jakarta.strftime("%I:%M:%S\u202f%p").lstrip("0") in fallback
+    assert "Indonesia" in fallback
