@@ -46,12 +46,26 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     from .calls import routes as calls_routes
     from .calls.cli import calls_cli
     from .main import bp as main_bp
+    from .notes import api as notes_api
+    from .notes import routes as notes_routes
+    from .notes.cli import notes_cli
+    from .taxonomy import api as taxonomy_api
+    from .taxonomy import routes as taxonomy_routes
+    from .taxonomy.cli import regions_cli
 
     init_auth(app)
     app.register_blueprint(main_bp)
-    app.register_blueprint(calls_routes.bp)
-    app.register_blueprint(calls_api.bp)
-    app.cli.add_command(calls_cli)
+    for blueprint in (
+        calls_routes.bp,
+        calls_api.bp,
+        notes_routes.bp,
+        notes_api.bp,
+        taxonomy_routes.bp,
+        taxonomy_api.bp,
+    ):
+        app.register_blueprint(blueprint)
+    for group in (calls_cli, notes_cli, regions_cli):
+        app.cli.add_command(group)
 
     from .cli import register as register_cli
 

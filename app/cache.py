@@ -26,7 +26,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, after_commit, db, utcnow
 
 TOPIC_MODELS: dict[str, tuple[str, ...]] = {
-    "schedule": ("Series", "Call", "CallChange", "Region"),
+    "schedule": ("Series", "Call", "CallChange", "Region", "Note"),
+    "notes": ("Note", "Update", "Region", "RegionAlias", "Person", "Call", "Series"),
 }
 
 

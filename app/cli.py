@@ -16,6 +16,7 @@ from flask.cli import AppGroup, with_appcontext
 
 import config as config_module
 from app.db import db, utcnow
+from app.taxonomy.services import seed_regions
 
 if TYPE_CHECKING:
     from app.calls.models import Series
@@ -135,6 +136,7 @@ def demo_command() -> None:
     else:
         services.set_password(db.session, user, password)
         services.set_active(db.session, user, True)
+    seed_regions(db.session)
     series, created = demo_series()
     db.session.commit()
     state = "created" if created else "already there"

@@ -32,6 +32,7 @@ from app.cache import page_cache
 from app.cli import alembic_config
 from app.db import db
 from app.security import rate_limits
+from app.taxonomy.services import seed_regions
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -118,6 +119,9 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     with fresh_database(backend, tmp_path_factory.mktemp(backend)) as url:
         migrator = make_app(url)
         migrate(migrator)
+        with migrator.app_context():
+            seed_regions(db.session)  # the region tree, as `flask demo` loads it
+            db.session.commit()
         dispose(migrator)
         yield url
 

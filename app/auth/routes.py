@@ -89,7 +89,7 @@ def logout() -> Response:
 def edit_account() -> str | tuple[str, int] | Response:
     """A team member's own name, language and time zone."""
     form = AccountForm(obj=current_user if request.method == "GET" else None)
-    form.locale.choices = [("", _("As my browser says"))] + language_choices()
+    form.locale.choices = [("", _("As my browser says")), *language_choices()]
     if request.method == "POST":
         if form.validate():
             try:

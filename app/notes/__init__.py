@@ -1,0 +1,1 @@
+"""Notes: Markdown call notes split into updates tagged by region and speaker."""

@@ -1,0 +1,126 @@
+"""Markdown to safe HTML, on write: Python-Markdown with chosen extensions, then nh3 (Ammonia).
+
+Extensions: tables, fenced code, sane lists and heading ids (toc) for anchors. attr_list and raw
+HTML are not trusted: whatever Markdown lets through, nh3 keeps only the allow-list below, links
+only to http, https and mailto, each with rel="nofollow noopener".
+
+Text pasted from documents often uses "•" bullets and irregular indentation; `normalize` turns
+every bullet into a Markdown list item nested by its indentation, so both shapes of notes render
+and split the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import markdown
+import nh3
+from markdown.extensions.toc import TocExtension
+
+from app.taxonomy.services import slugify
+
+BULLET = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<marker>[•◦▪‣●○■·\-*+]|\d{1,3}[.)])[ \t]+(?P<text>\S.*)$"
+)
+TAG = re.compile(r"<[^>]*>")
+FENCE = re.compile(r"^[ \t]*(```|~~~)")
+INDENT = "    "
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",
+    "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table",
+    "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "title"},
+    "code": {"class"},
+    "ol": {"start"},
+    **{f"h{level}": {"id"} for level in range(1, 7)},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def _width(indent: str) -> int:
+    return len(indent.replace("\t", INDENT))
+
+
+def normalize(text: str) -> str:
+    """Markdown with every bullet ("•", "-", "*", "1.") as a list item nested by indentation."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    out: list[str] = []
+    stack: list[int] = []  # indentation widths of the open list levels
+    in_fence = False
+    for line in lines:
+        if FENCE.match(line):
+            in_fence = not in_fence
+            out.append(line)
+            continue
+        if in_fence:
+            out.append(line)
+            continue
+        match = BULLET.match(line)
+        if match and not line.lstrip().startswith(("---", "***", "* * *")):
+            width = _width(match["indent"])
+            while stack and width < stack[-1]:
+                stack.pop()
+            if not stack or width > stack[-1]:
+                stack.append(width)
+            previous = out[-1] if out else ""
+            after_paragraph = previous.strip() and not previous.startswith(INDENT)
+            if len(stack) == 1 and after_paragraph and not BULLET.match(previous):
+                out.append("")  # Markdown needs a blank line between a paragraph and a list
+            marker = match["marker"]
+            marker = marker if marker[0].isdigit() else "-"
+            out.append(f"{INDENT * (len(stack) - 1)}{marker} {match['text'].rstrip()}")
+            continue
+        if not line.strip():
+            out.append("")
+            continue
+        width = _width(line[: len(line) - len(line.lstrip())])
+        if stack and width > 0:
+            # A continuation of the innermost item it is indented under.
+            while stack and width < stack[-1]:
+                stack.pop()
+            out.append(f"{INDENT * max(len(stack), 1)}{line.strip()}")
+            continue
+        if stack and out and out[-1].strip():
+            out.append("")  # an unindented line after a list starts a new paragraph
+        stack = []
+        out.append(line.rstrip())
+    return "\n".join(out)
+
+
+def sanitize(html: str) -> str:
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="nofollow noopener",
+        strip_comments=True,
+    )
+
+
+def _markdown() -> markdown.Markdown:
+    return markdown.Markdown(
+        extensions=[
+            "tables",
+            "fenced_code",
+            "sane_lists",
+            TocExtension(slugify=lambda value, separator: slugify(value), toc_depth="1-6"),
+        ],
+        output_format="html",
+    )
+
+
+def render(text: str) -> str:
+    """Sanitized HTML for Markdown `text` (bullets normalized first)."""
+    return sanitize(_markdown().convert(normalize(text)))
+
+
+def plain_text(html: str) -> str:
+    """The text of (sanitized) HTML, for search and summaries."""
+    return " ".join(unescape(TAG.sub(" ", html)).split())

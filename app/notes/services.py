@@ -1,0 +1,441 @@
+"""Saving notes: render, split into updates, tag them, keep revisions; and reading them back.
+
+Saving is one unit of work: a note that fails validation changes nothing. A save that changes
+nothing makes no revision; a save based on an older revision than the note's is refused with
+the difference, so two editors cannot silently overwrite each other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from app.auth.models import User
+from app.calls.models import Call
+from app.calls.services import check_url
+from app.db import utcnow
+from app.taxonomy.models import Person, Region
+from app.taxonomy.services import (
+    HANDLE,
+    RegionMatcher,
+    descendant_ids,
+    ensure_people,
+    find_handles,
+    region_matcher,
+    slugify,
+)
+
+from . import render
+from .models import Note, NoteRevision, NoteStatus, Update, update_regions, update_speakers
+from .split import Section, split
+
+LANGUAGES = ("en", "es", "fr", "pt", "ar", "id", "sw")
+MAX_BODY = 200_000
+
+
+class NoteError(ValueError):
+    """Input that cannot be saved; `field` names the field at fault."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NoteConflict(NoteError):
+    """The note changed since the editor opened it."""
+
+    def __init__(self, note: Note, base_revision: int, diff: str) -> None:
+        super().__init__(
+            f"This note was changed (revision {note.revision}) after you opened revision "
+            f"{base_revision}. Your changes were not saved; compare them below.",
+            "base_revision",
+        )
+        self.note = note
+        self.diff = diff
+
+
+@dataclasses.dataclass
+class NoteInput:
+    title: str
+    body: str
+    status: str = NoteStatus.DRAFT.value
+    language: str = "en"
+    call_id: int | None = None
+    recording_url: str = ""
+    slug: str = ""
+    tag_overrides: dict[str, Any] | None = None  # None: keep the note's
+
+
+def _check(session: Session, data: NoteInput) -> NoteInput:
+    title = " ".join((data.title or "").split())
+    if not title or len(title) > 200:
+        raise NoteError("The title must have 1 to 200 characters.", "title")
+    body = (data.body or "").replace("\r\n", "\n")
+    if len(body) > MAX_BODY:
+        raise NoteError(f"The notes must be under {MAX_BODY:,} characters.", "body")
+    if data.status not in (NoteStatus.DRAFT, NoteStatus.PUBLISHED):
+        raise NoteError("The status must be draft or published.", "status")
+    language = (data.language or "en").strip().lower()
+    if language not in LANGUAGES:
+        raise NoteError(f"The language must be one of {', '.join(LANGUAGES)}.", "language")
+    if data.call_id is not None and session.get(Call, data.call_id) is None:
+        raise NoteError(f"There is no call {data.call_id}.", "call_id")
+    slug = slugify(data.slug) if data.slug else ""
+    overrides = data.tag_overrides
+    if overrides is not None and not isinstance(overrides, dict):
+        raise NoteError("Tag overrides must map update anchors to changes.", "tag_overrides")
+    return dataclasses.replace(
+        data,
+        title=title,
+        body=body,
+        language=language,
+        slug=slug,
+        recording_url=check_url(data.recording_url, "recording_url"),
+    )
+
+
+def _snapshot(note: Note) -> dict[str, Any]:
+    return {
+        "title": note.title,
+        "body": note.body,
+        "status": note.status,
+        "language": note.language,
+        "call_id": note.call_id,
+        "recording_url": note.recording_url,
+        "slug": note.slug,
+        "tag_overrides": note.tag_overrides or {},
+    }
+
+
+def _unique_slug(session: Session, base: str, note: Note | None) -> str:
+    slug, number = base[:110] or "note", 2
+    while True:
+        owner = session.scalar(sa.select(Note.id).where(Note.slug == slug))
+        if owner is None or (note is not None and owner == note.id):
+            return slug
+        slug, number = f"{base[:100]}-{number}", number + 1
+
+
+def diff_bodies(old: str, new: str, old_label: str, new_label: str) -> str:
+    lines = difflib.unified_diff(
+        old.splitlines(), new.splitlines(), fromfile=old_label, tofile=new_label, lineterm=""
+    )
+    return "\n".join(lines)
+
+
+def save_note(
+    session: Session,
+    data: NoteInput,
+    *,
+    note: Note | None = None,
+    author: User | None = None,
+    base_revision: int | None = None,
+    now: dt.datetime | None = None,
+    matcher: RegionMatcher | None = None,
+) -> tuple[Note, bool]:
+    """Create or change a note; returns (note, whether anything changed)."""
+    now = now or utcnow()
+    data = _check(session, data)
+    if note is not None and base_revision is not None and base_revision != note.revision:
+        raise NoteConflict(
+            note,
+            base_revision,
+            diff_bodies(note.body, data.body, f"revision {note.revision} (saved)", "your version"),
+        )
+    is_new = note is None
+    with session.no_autoflush:
+        slug = note.slug if note is not None and not data.slug else None
+        slug = slug or _unique_slug(session, data.slug or slugify(data.title), note)
+    if note is None:
+        note = Note(created_at=now, tag_overrides={}, slug=slug, revision=0)
+        session.add(note)
+    before = None if is_new else _snapshot(note)
+    note.title = data.title
+    note.body = data.body
+    note.status = data.status
+    note.language = data.language
+    note.call_id = data.call_id
+    note.recording_url = data.recording_url
+    if data.tag_overrides is not None:
+        note.tag_overrides = _clean_overrides(data.tag_overrides)
+    note.slug = slug
+    if before is not None and _snapshot(note) == before:
+        return note, False
+    _record(session, note, author, now, matcher)
+    return note, True
+
+
+def _record(
+    session: Session,
+    note: Note,
+    author: User | None,
+    now: dt.datetime,
+    matcher: RegionMatcher | None,
+) -> None:
+    """Render, split and tag the note as it now is, and keep a revision."""
+    if note.status == NoteStatus.PUBLISHED and note.published_at is None:
+        note.published_at = now
+    note.body_html = render.render(note.body)
+    note.updated_at = now
+    note.revision += 1
+    if author is not None and note.author_id is None:
+        note.author = author
+    session.flush()
+    build_updates(session, note, matcher or region_matcher(session))
+    snapshot = _snapshot(note)
+    session.add(
+        NoteRevision(
+            note=note,
+            number=note.revision,
+            title=note.title,
+            body=note.body,
+            fields={k: v for k, v in snapshot.items() if k not in ("title", "body")},
+            author=author,
+            created_at=now,
+        )
+    )
+    session.flush()
+
+
+def _clean_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Keep only well-formed corrections: anchor -> {regions|speakers -> {add|remove -> [str]}}."""
+    clean: dict[str, Any] = {}
+    for anchor, change in overrides.items():
+        if not isinstance(change, dict):
+            raise NoteError(f"Tag overrides for {anchor!r} must be a mapping.", "tag_overrides")
+        entry: dict[str, Any] = {}
+        for kind in ("regions", "speakers"):
+            lists = change.get(kind) or {}
+            if not isinstance(lists, dict):
+                raise NoteError(f"{anchor}.{kind} must have add and remove lists.", "tag_overrides")
+            values = {
+                op: sorted({str(v).strip().lstrip("@").lower() for v in lists.get(op) or []} - {""})
+                for op in ("add", "remove")
+            }
+            if values["add"] or values["remove"]:
+                entry[kind] = values
+        if entry:
+            clean[str(anchor)] = entry
+    return clean
+
+
+@dataclasses.dataclass
+class Tagged:
+    """One section of a note with its automatic tags."""
+
+    section: Section
+    anchor: str
+    region_ids: list[int]
+    suggested_ids: list[int]
+    handles: list[str]
+
+
+def tag_sections(text: str, matcher: RegionMatcher) -> list[Tagged]:
+    """Split `text` and find each section's regions (strong from its title, suggested from
+    countries in its body) and speakers (@handles anywhere in it)."""
+    tagged = []
+    anchors: set[str] = set()
+    for section in split(text, matcher.lookup):
+        base = slugify(HANDLE.sub("", section.title)) if section.title else "introduction"
+        anchor, number = base, 2
+        while anchor in anchors:
+            anchor, number = f"{base}-{number}", number + 1
+        anchors.add(anchor)
+        strong = matcher.find(section.title) if section.title else []
+        suggested = [
+            region_id
+            for region_id in matcher.find(section.body)
+            if region_id in matcher.country_ids and region_id not in strong
+        ]
+        handles = find_handles(f"{section.title}\n{section.body}")
+        tagged.append(Tagged(section, anchor, strong, suggested, handles))
+    return tagged
+
+
+def build_updates(session: Session, note: Note, matcher: RegionMatcher) -> None:
+    """Replace the note's updates by those of its current text, keeping ids per anchor and
+    applying the editors' corrections."""
+    existing = {update.anchor: update for update in note.updates}
+    tagged = tag_sections(note.body, matcher)
+    handles = {handle for t in tagged for handle in t.handles}
+    overrides = note.tag_overrides or {}
+    for change in overrides.values():
+        handles |= set(change.get("speakers", {}).get("add", []))
+    people = ensure_people(session, handles)
+    slugs = {
+        slug for change in overrides.values() for slug in change.get("regions", {}).get("add", [])
+    }
+    regions_by_slug = (
+        {r.slug: r for r in session.scalars(sa.select(Region).where(Region.slug.in_(slugs)))}
+        if slugs
+        else {}
+    )
+    region_ids = {rid for t in tagged for rid in t.region_ids}
+    regions_by_id = (
+        {r.id: r for r in session.scalars(sa.select(Region).where(Region.id.in_(region_ids)))}
+        if region_ids
+        else {}
+    )
+    kept = []
+    for position, item in enumerate(tagged):
+        update = existing.pop(item.anchor, None) or Update(note=note, anchor=item.anchor)
+        update.position = position
+        update.title = item.section.title[:300]
+        update.body = item.section.body
+        update.body_html = render.render(item.section.body)
+        update.text = " ".join(
+            filter(None, [item.section.title, render.plain_text(update.body_html)])
+        )
+        update.auto_region_ids = item.region_ids
+        update.suggested_region_ids = item.suggested_ids
+        update.auto_handles = item.handles
+        change = overrides.get(item.anchor, {})
+        region_change = change.get("regions", {})
+        regions = [regions_by_id[rid] for rid in item.region_ids if rid in regions_by_id]
+        regions = [r for r in regions if r.slug not in region_change.get("remove", [])]
+        regions += [
+            regions_by_slug[s] for s in region_change.get("add", []) if s in regions_by_slug
+        ]
+        update.regions = list(dict.fromkeys(regions))
+        speaker_change = change.get("speakers", {})
+        chosen = [h for h in item.handles if h not in speaker_change.get("remove", [])]
+        chosen += speaker_change.get("add", [])
+        update.speakers = [people[h] for h in dict.fromkeys(chosen) if h in people]
+        kept.append(update)
+    for update in existing.values():
+        session.delete(update)
+    note.updates = kept
+    session.flush()
+
+
+def set_update_tags(
+    session: Session,
+    note: Note,
+    anchor: str,
+    *,
+    regions: Sequence[str],
+    speakers: Sequence[str],
+    author: User | None = None,
+    now: dt.datetime | None = None,
+) -> Update:
+    """Set an update's regions and speakers by hand; the choice is kept as a correction of the
+    automatic tags, by anchor, so it survives later edits of the text."""
+    update = next((u for u in note.updates if u.anchor == anchor), None)
+    if update is None:
+        raise NoteError(f"This note has no update {anchor!r}.", "anchor")
+    wanted_regions = []
+    for slug in dict.fromkeys(s.strip().lower() for s in regions if s.strip()):
+        region = session.scalar(sa.select(Region).where(Region.slug == slug))
+        if region is None:
+            raise NoteError(f"There is no region {slug!r}.", "regions")
+        wanted_regions.append(region)
+    handles = list(dict.fromkeys(h.strip().lstrip("@").lower() for h in speakers if h.strip()))
+    for handle in handles:
+        if not find_handles(f"@{handle}") == [handle]:
+            raise NoteError(f"{handle!r} is not a valid handle.", "speakers")
+    auto_slugs = set(
+        session.scalars(sa.select(Region.slug).where(Region.id.in_(update.auto_region_ids or [])))
+    )
+    wanted_slugs = {r.slug for r in wanted_regions}
+    auto_handles = set(update.auto_handles or [])
+    overrides = dict(note.tag_overrides or {})
+    overrides[anchor] = {
+        "regions": {
+            "add": sorted(wanted_slugs - auto_slugs),
+            "remove": sorted(auto_slugs - wanted_slugs),
+        },
+        "speakers": {
+            "add": sorted(set(handles) - auto_handles),
+            "remove": sorted(auto_handles - set(handles)),
+        },
+    }
+    data = NoteInput(
+        title=note.title,
+        body=note.body,
+        status=note.status,
+        language=note.language,
+        call_id=note.call_id,
+        recording_url=note.recording_url,
+        slug=note.slug,
+        tag_overrides=overrides,
+    )
+    save_note(session, data, note=note, author=author, now=now)
+    return next(u for u in note.updates if u.anchor == anchor)
+
+
+def delete_note(session: Session, note: Note) -> None:
+    session.delete(note)
+    session.flush()
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def find_note(session: Session, slug: str) -> Note | None:
+    return session.scalar(sa.select(Note).where(Note.slug == slug))
+
+
+def get_note(session: Session, note_id: int) -> Note | None:
+    if not 0 < note_id < 2**31:
+        return None
+    return session.get(Note, note_id)
+
+
+def _published() -> Any:
+    return Note.status == NoteStatus.PUBLISHED
+
+
+def published_notes(session: Session, limit: int = 20, offset: int = 0) -> Sequence[Note]:
+    query = (
+        sa.select(Note)
+        .where(_published())
+        .order_by(Note.published_at.desc(), Note.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return session.scalars(query).all()
+
+
+def notes_for_call(session: Session, call: Call, include_drafts: bool = False) -> Sequence[Note]:
+    query = sa.select(Note).where(Note.call_id == call.id).order_by(Note.id)
+    if not include_drafts:
+        query = query.where(_published())
+    return session.scalars(query).all()
+
+
+def _updates_query() -> Any:
+    return (
+        sa.select(Update)
+        .join(Update.note)
+        .where(_published())
+        .options(
+            selectinload(Update.regions),
+            selectinload(Update.speakers),
+            selectinload(Update.note).selectinload(Note.call),
+        )
+        .order_by(Note.published_at.desc(), Note.id.desc(), Update.position)
+    )
+
+
+def updates_for_region(
+    session: Session, region: Region, limit: int = 30, offset: int = 0
+) -> Sequence[Update]:
+    """Published updates tagged with the region or any region below it, newest first."""
+    ids = descendant_ids(session, region)
+    tagged = sa.select(update_regions.c.update_id).where(update_regions.c.region_id.in_(ids))
+    query = _updates_query().where(Update.id.in_(tagged)).limit(limit).offset(offset)
+    return session.scalars(query).all()
+
+
+def updates_for_person(
+    session: Session, person: Person, limit: int = 30, offset: int = 0
+) -> Sequence[Update]:
+    spoke = sa.select(update_speakers.c.update_id).where(update_speakers.c.person_id == person.id)
+    query = _updates_query().where(Update.id.in_(spoke)).limit(limit).offset(offset)
+    return session.scalars(query).all()
