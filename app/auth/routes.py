@@ -12,6 +12,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug import Response
 
 from app.db import db
+from app.forms import options
 from app.i18n import language_choices
 from app.security import rate_limits, safe_redirect_target
 
@@ -89,7 +90,7 @@ def logout() -> Response:
 def edit_account() -> str | tuple[str, int] | Response:
     """A team member's own name, language and time zone."""
     form = AccountForm(obj=current_user if request.method == "GET" else None)
-    form.locale.choices = [("", _("As my browser says")), *language_choices()]
+    form.locale.choices = options([("", _("As my browser says")), *language_choices()])
     if request.method == "POST":
         if form.validate():
             try:

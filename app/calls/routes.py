@@ -16,6 +16,8 @@ from werkzeug import Response
 from app.auth.models import Role
 from app.auth.routes import role_required
 from app.db import db, utcnow
+from app.forms import options
+from app.notes.services import notes_for_call
 from app.taxonomy.services import list_regions
 
 from . import services
@@ -74,8 +76,10 @@ def series_summary(series: Series) -> str:
 def show_call(call_id: int) -> str:
     """A call: its time in every city and the viewer's zone, links, agenda and recording."""
     call = visible_call(call_id)
-    forms = {"cancel_form": CancelForm()} if current_user.is_authenticated else {}
-    return render_template("calls/call.html", **call_view(call), **forms)
+    is_team = current_user.is_authenticated
+    forms = {"cancel_form": CancelForm()} if is_team else {}
+    notes = notes_for_call(db.session, call, include_drafts=is_team)
+    return render_template("calls/call.html", **call_view(call), **forms, notes=notes)
 
 
 @bp.get("/calls/past")
@@ -182,7 +186,7 @@ def _series_form_page(form: SeriesForm, series: Series | None, status: int = 200
 def new_series() -> Any:
     """Create a series, previewing its next calls before saving."""
     form = SeriesForm()
-    form.region.choices = _region_choices()
+    form.region.choices = options(_region_choices())
     if request.method == "POST" and "preview" not in request.form and form.validate():
         try:
             series = services.create_series(
@@ -206,7 +210,7 @@ def edit_series(slug: str) -> Any:
     if series.is_ended:
         abort(409, _("This series has ended; edit the series that continues it."))
     form = SeriesForm(obj=series if request.method == "GET" else None)
-    form.region.choices = _region_choices()
+    form.region.choices = options(_region_choices())
     if request.method == "GET":
         form.region.data = series.region.slug if series.region else ""
         form.display_cities.data = _cities_text(series.display_cities)
@@ -336,10 +340,11 @@ def restore_call(call_id: int) -> Any:
 def new_extra_call() -> Any:
     """Add a one-off call, with or without a series."""
     form = ExtraCallForm()
-    form.region.choices = _region_choices()
-    form.series.choices = [("", _("None"))] + [
-        (series.slug, series.title) for series in services.active_series(db.session)
-    ]
+    form.region.choices = options(_region_choices())
+    form.series.choices = options(
+        [("", _("None"))]
+        + [(series.slug, series.title) for series in services.active_series(db.session)]
+    )
     if request.method == "POST" and form.validate():
         series = services.find_series(db.session, form.series.data) if form.series.data else None
         try:

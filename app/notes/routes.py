@@ -1,7 +1,221 @@
-"""Note pages: a note, the archive, the editor with live preview."""
+"""Note pages: a note, the archive, the editor with live preview, the tag editor."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug import Response
+
+from app.auth.models import Role
+from app.auth.routes import role_required
+from app.cache import cached_html
+from app.calls.services import find_calls
+from app.db import db, utcnow
+from app.forms import options
+from app.taxonomy.services import region_matcher
+
+from . import services
+from .forms import NoteForm, UpdateTagsForm
+from .models import Note
 
 bp = Blueprint("notes", __name__, template_folder="templates")
+
+PAGE_SIZE = 20
+
+
+def visible_note(slug: str) -> Note:
+    """The note; drafts only for the team."""
+    note = services.find_note(db.session, slug)
+    if note is None or (not note.is_published and not current_user.is_authenticated):
+        abort(404)
+    return note
+
+
+@bp.get("/notes")
+def list_notes() -> str:
+    """Published notes, newest first."""
+    page = request.args.get("page", 1, type=int)
+    if page < 1:
+        abort(404)
+    notes = services.published_notes(db.session, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+    drafts = services.draft_notes(db.session) if current_user.is_authenticated else []
+    return render_template(
+        "notes/archive.html",
+        notes=notes[:PAGE_SIZE],
+        drafts=drafts,
+        page=page,
+        has_next=len(notes) > PAGE_SIZE,
+    )
+
+
+@bp.get("/notes/<slug>")
+def show_note(slug: str) -> Response:
+    """A note, update by update, with region chips, speaker links and an anchor per update."""
+    note = visible_note(slug)
+
+    def build() -> tuple[str, None]:
+        return render_template("notes/note.html", note=note), None
+
+    if not note.is_published:
+        return Response(build()[0], mimetype="text/html")
+    return cached_html("notes", ("note", slug), build)
+
+
+# --- editors ---------------------------------------------------------------------------------
+
+
+def _call_choices() -> list[tuple[str, str]]:
+    now = utcnow()
+    calls = find_calls(db.session, end=now, limit=24, newest_first=True, public_only=False)
+    upcoming = find_calls(db.session, start=now, limit=3, public_only=False)
+    choices = [("", _("No call"))]
+    for call in [*upcoming[::-1], *calls]:
+        label = f"{call.start_at.date().isoformat()} · {call.display_title}"
+        choices.append((str(call.id), label))
+    return choices
+
+
+def _note_input(form: NoteForm, note: Note | None) -> services.NoteInput:
+    return services.NoteInput(
+        title=form.title.data or "",
+        body=form.body.data or "",
+        status=form.status.data or "draft",
+        language=form.language.data or "en",
+        call_id=int(form.call_id.data) if (form.call_id.data or "").isdigit() else None,
+        recording_url=form.recording_url.data or "",
+        slug=note.slug if note else "",
+    )
+
+
+def _editor(note: Note | None) -> Any:
+    form = NoteForm(obj=note if request.method == "GET" else None)
+    form.call_id.choices = options(_call_choices())
+    if note is not None and form.call_id.data is None:
+        form.call_id.data = str(note.call_id or "")
+    if request.method == "GET":
+        if note is None and request.args.get("call", "").isdigit():
+            form.call_id.data = request.args["call"]
+        form.base_revision.data = str(note.revision) if note else "0"
+        return render_template("notes/edit.html", form=form, note=note, conflict=None)
+    conflict = None
+    if form.validate():
+        base = int(form.base_revision.data) if (form.base_revision.data or "").isdigit() else None
+        try:
+            saved, changed = services.save_note(
+                db.session,
+                _note_input(form, note),
+                note=note,
+                author=current_user,
+                base_revision=base if note else None,
+            )
+        except services.NoteConflict as exc:
+            conflict = exc
+            form.base_revision.data = str(exc.note.revision)
+            flash(str(exc), "error")
+            return render_template("notes/edit.html", form=form, note=note, conflict=conflict), 409
+        except services.NoteError as exc:
+            field = getattr(form, exc.field, None)
+            if field is not None:
+                field.errors = [*field.errors, str(exc)]
+            else:
+                flash(str(exc), "error")
+        else:
+            flash(_("Notes saved.") if changed else _("Nothing changed."), "success")
+            return redirect(url_for("notes.show_note", slug=saved.slug))
+    return render_template("notes/edit.html", form=form, note=note, conflict=conflict), 422
+
+
+@bp.route("/notes/new", methods=["GET", "POST"])
+@role_required(Role.EDITOR)
+def new_note() -> Any:
+    """Write a call's notes, with a live preview of its updates and their tags."""
+    return _editor(None)
+
+
+@bp.route("/notes/<slug>/edit", methods=["GET", "POST"])
+@role_required(Role.EDITOR)
+def edit_note(slug: str) -> Any:
+    """Change a note; saving over a newer revision is refused and shows the difference."""
+    note = services.find_note(db.session, slug)
+    if note is None:
+        abort(404)
+    return _editor(note)
+
+
+@bp.post("/notes/preview")
+@role_required(Role.EDITOR)
+def preview_note() -> str:
+    """The editor's live preview: the same renderer, sanitizer and tagger as saving."""
+    text = request.form.get("body", "")
+    if len(text) > services.MAX_BODY:
+        abort(413)
+    sections = services.tag_sections(text, region_matcher(db.session))
+    region_ids = {rid for s in sections for rid in s.region_ids + s.suggested_ids}
+    return render_template(
+        "notes/_preview.html",
+        sections=sections,
+        regions=services.regions_by_id(db.session, region_ids),
+        render=services.render.render,
+    )
+
+
+@bp.route("/notes/<slug>/tags", methods=["GET", "POST"])
+@role_required(Role.EDITOR)
+def edit_tags(slug: str) -> Any:
+    """Correct the automatic tags of the note's updates; corrections survive later edits."""
+    note = services.find_note(db.session, slug)
+    if note is None:
+        abort(404)
+    status = 200
+    if request.method == "POST":
+        form = UpdateTagsForm()
+        anchor = request.form.get("anchor", "")
+        if form.validate():
+            try:
+                services.set_update_tags(
+                    db.session,
+                    note,
+                    anchor,
+                    regions=(form.regions.data or "").split(","),
+                    speakers=(form.speakers.data or "").split(","),
+                    author=current_user,
+                )
+            except services.NoteError as exc:
+                flash(str(exc), "error")
+                status = 422
+            else:
+                flash(_("Tags saved."), "success")
+                return redirect(url_for("notes.edit_tags", slug=slug, _anchor=f"tags-{anchor}"))
+        else:
+            status = 422
+    forms = {
+        update.anchor: UpdateTagsForm(
+            formdata=None,
+            regions=", ".join(r.slug for r in update.regions),
+            speakers=", ".join(f"@{p.handle}" for p in update.speakers),
+        )
+        for update in note.updates
+    }
+    suggested = services.suggested_regions(db.session, note)
+    return (
+        render_template("notes/tags.html", note=note, forms=forms, suggested=suggested),
+        status,
+    )
+
+
+@bp.post("/notes/<slug>/delete")
+@role_required(Role.EDITOR)
+def delete_note(slug: str) -> Response:
+    """Delete a note and its updates."""
+    note = services.find_note(db.session, slug)
+    if note is None:
+        abort(404)
+    if not FlaskForm().validate():
+        abort(400)
+    services.delete_note(db.session, note)
+    flash(_("Note deleted."), "success")
+    return redirect(url_for("notes.list_notes"))

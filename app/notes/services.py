@@ -284,7 +284,10 @@ def build_updates(session: Session, note: Note, matcher: RegionMatcher) -> None:
     )
     kept = []
     for position, item in enumerate(tagged):
-        update = existing.pop(item.anchor, None) or Update(note=note, anchor=item.anchor)
+        update = existing.pop(item.anchor, None)
+        if update is None:
+            update = Update(note=note, anchor=item.anchor)
+            session.add(update)  # backrefs no longer cascade new objects into the session
         update.position = position
         update.title = item.section.title[:300]
         update.body = item.section.body
@@ -400,6 +403,30 @@ def published_notes(session: Session, limit: int = 20, offset: int = 0) -> Seque
         .offset(offset)
     )
     return session.scalars(query).all()
+
+
+def draft_notes(session: Session, limit: int = 50) -> Sequence[Note]:
+    query = sa.select(Note).where(Note.status == NoteStatus.DRAFT).order_by(Note.updated_at.desc())
+    return session.scalars(query.limit(limit)).all()
+
+
+def regions_by_id(session: Session, ids: set[int]) -> dict[int, Region]:
+    if not ids:
+        return {}
+    return {r.id: r for r in session.scalars(sa.select(Region).where(Region.id.in_(ids)))}
+
+
+def suggested_regions(session: Session, note: Note) -> dict[str, list[Region]]:
+    """Per update anchor, the regions suggested from its text that it is not tagged with."""
+    ids = {rid for update in note.updates for rid in update.suggested_region_ids or []}
+    regions = regions_by_id(session, ids)
+    result = {}
+    for update in note.updates:
+        tagged = {r.id for r in update.regions}
+        result[update.anchor] = [
+            regions[rid] for rid in update.suggested_region_ids or [] if rid not in tagged
+        ]
+    return result
 
 
 def notes_for_call(session: Session, call: Call, include_drafts: bool = False) -> Sequence[Note]:

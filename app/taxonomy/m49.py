@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import importlib.resources
+import re
 from collections.abc import Iterator
 from functools import cache
 
@@ -108,7 +109,13 @@ def _countries() -> list[dict[str, str]]:
     table = importlib.resources.files("country_converter") / "country_data.tsv"
     with table.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
-    return [row for row in rows if row["ISO2"] and row["UNregion"] and not row["obsolete"]]
+    countries = []
+    for row in rows:
+        # A few ISO2 cells hold a pattern ("^GB$|^UK$"): the first code is the ISO one.
+        code = re.search(r"[A-Z]{2}", row["ISO2"])
+        if code and row["UNregion"] and not row["obsolete"]:
+            countries.append({**row, "ISO2": code.group(0)})
+    return countries
 
 
 def seeds() -> Iterator[RegionSeed]:

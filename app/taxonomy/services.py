@@ -43,6 +43,22 @@ def descendant_ids(session: Session, region: Region) -> set[int]:
     return set(session.scalars(sa.select(tree.c.id)))
 
 
+def ancestors(region: Region) -> list[Region]:
+    """The regions above `region`, from the top down."""
+    chain = []
+    parent = region.parent
+    while parent is not None:
+        chain.insert(0, parent)
+        parent = parent.parent
+    return chain
+
+
+def update_person(session: Session, person: Person, display_name: str, organisation: str) -> None:
+    person.display_name = " ".join(display_name.split())[:200]
+    person.organisation = " ".join(organisation.split())[:200]
+    session.flush()
+
+
 def list_regions(session: Session) -> list[Region]:
     return list(session.scalars(sa.select(Region).order_by(Region.name)))
 
@@ -199,8 +215,9 @@ class RegionMatcher:
 
 
 def region_matcher(session: Session) -> RegionMatcher:
-    names = list(session.execute(sa.select(Region.name, Region.id)).tuples())
-    names += list(session.execute(sa.select(RegionAlias.alias, RegionAlias.region_id)).tuples())
+    names = [(name, rid) for name, rid in session.execute(sa.select(Region.name, Region.id))]
+    aliases = session.execute(sa.select(RegionAlias.alias, RegionAlias.region_id))
+    names += [(alias, rid) for alias, rid in aliases]
     countries = session.scalars(sa.select(Region.id).where(Region.kind == "country"))
     return RegionMatcher(names, countries)
 

@@ -32,6 +32,36 @@ function setUpCopyButtons() {
   }
 }
 
+// The note editor's live preview: the server renders, sanitizes and tags as saving would.
+function setUpNotePreview() {
+  const form = document.getElementById("note-form");
+  const target = document.getElementById("note-preview");
+  if (!form || !target) return;
+  const body = form.querySelector("textarea[name=body]");
+  const token = form.querySelector("input[name=csrf_token]");
+  let timer = null;
+  let sent = 0;
+  const refresh = async () => {
+    const number = ++sent;
+    const data = new FormData();
+    data.append("body", body.value);
+    const response = await fetch(form.dataset.previewUrl, {
+      method: "POST",
+      body: data,
+      headers: { "X-CSRFToken": token ? token.value : "" },
+      credentials: "same-origin",
+    });
+    if (response.ok && number === sent) {
+      target.innerHTML = await response.text();  // sanitized by the server
+    }
+  };
+  body.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 300);
+  });
+  if (body.value.trim()) refresh();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   // The language menu submits itself when changed; its button stays for keyboard and no-JS users.
   const select = document.getElementById("language-select");
@@ -40,4 +70,5 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   showLocalTimes();
   setUpCopyButtons();
+  setUpNotePreview();
 });

@@ -1,0 +1,43 @@
+"""The note editor's and tag editor's forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, StringField, TextAreaField, URLField
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.forms import options
+
+from .services import LANGUAGES
+
+
+class NoteForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    call_id = SelectField(_l("Call"), choices=[], validate_choice=False)
+    status = SelectField(
+        _l("Status"), choices=options([("draft", _l("Draft")), ("published", _l("Published"))])
+    )
+    language = SelectField(_l("Language"), choices=options((code, code) for code in LANGUAGES))
+    recording_url = URLField(_l("Recording link"), validators=[Optional(), Length(max=500)])
+    body = TextAreaField(
+        _l("Notes (Markdown)"),
+        validators=[Length(max=200_000)],
+        description=_l(
+            "Headings or bullets naming a region start an update; @handles name speakers."
+        ),
+    )
+    base_revision = HiddenField()
+
+
+class UpdateTagsForm(FlaskForm):
+    regions = StringField(
+        _l("Regions"),
+        validators=[Length(max=2000)],
+        description=_l("Region slugs, separated by commas (e.g. west-africa, kenya)."),
+    )
+    speakers = StringField(
+        _l("Speakers"),
+        validators=[Length(max=2000)],
+        description=_l("Handles, separated by commas (e.g. @rina, @kofi_m)."),
+    )
