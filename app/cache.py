@@ -49,8 +49,14 @@ def _topics_touched(session: orm.Session) -> set[str]:
 
 
 @event.listens_for(orm.Session, "after_flush")
-def _bump_versions(session: orm.Session, flush_context: Any) -> None:
-    topics = _topics_touched(session) - session.info.setdefault("cache_topics_bumped", set())
+def _bump_on_flush(session: orm.Session, flush_context: Any) -> None:
+    bump_versions(session, _topics_touched(session))
+
+
+def bump_versions(session: orm.Session, topics: set[str]) -> None:
+    """Mark `topics` changed by this transaction (once per transaction and topic); bulk
+    statements that bypass the unit of work call this themselves."""
+    topics = topics - session.info.setdefault("cache_topics_bumped", set())
     if not topics:
         return
     connection = session.connection()

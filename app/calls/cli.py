@@ -216,15 +216,21 @@ def list_command(
 @click.option("--start", required=True, help="New start, e.g. 2027-03-09T11:00.")
 @click.option("--timezone", help="Zone of --start and of the call (default: the call's zone).")
 @click.option("--duration", type=int, help="Minutes (default: unchanged).")
+@click.option("--end", default=None, help="New end, wall-clock (instead of --duration).")
 def reschedule_command(
-    call_id: int, start: str, timezone: str | None, duration: int | None
+    call_id: int, start: str, timezone: str | None, duration: int | None, end: str | None
 ) -> None:
     """Move a call; --start is wall-clock time in the call's zone unless --timezone is given."""
     if timezone:
         _check_zone(timezone)
     call = _run(
         lambda: services.reschedule_call(
-            db.session, _get_call(call_id), start, duration_minutes=duration, timezone=timezone
+            db.session,
+            _get_call(call_id),
+            start,
+            duration_minutes=duration,
+            end=end,
+            timezone=timezone,
         )
     )
     end = _local(call.end_at, call.timezone)

@@ -73,6 +73,11 @@ class RescheduleForm(FlaskForm):
     duration_minutes = IntegerField(
         _l("Duration (minutes)"), validators=[DataRequired(), NumberRange(1, 1440)]
     )
+    end = StringField(
+        _l("Or a new end (local time)"),
+        validators=[Optional(), Length(max=40)],
+        description=_l("When given, the duration is ignored."),
+    )
 
 
 class CancelForm(FlaskForm):

@@ -289,6 +289,7 @@ def reschedule_call(call_id: int) -> Any:
                 call,
                 form.start.data,
                 duration_minutes=form.duration_minutes.data,
+                end=form.end.data or None,
                 timezone=form.timezone.data,
                 user=current_user,
                 now=utcnow(),

@@ -20,6 +20,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
+from app.cache import bump_versions
 from app.db import utcnow
 from app.taxonomy.models import Region
 from app.taxonomy.services import descendant_ids, find_region
@@ -404,43 +405,59 @@ def generate_calls(
     """Store the series' calls up to the horizon. Idempotent; overrides are kept.
 
     Slots the series no longer has (it was closed) lose their calls; unchanged calls follow a
-    change of duration.
+    change of duration. Rows are read and written in bulk, without building ORM objects: a
+    series with ten years of history has hundreds of calls.
     """
     now = now or utcnow()
     horizon = (now + relativedelta(months=horizon_months)).date()
-    wanted = dict(series.timing.occurrences(until=horizon))
-    existing = {
-        call.original_start_at: call
-        for call in session.scalars(sa.select(Call).where(Call.series_id == series.id))
-    }
-    result = Generated()
-    new_calls = []
-    for start, end in wanted.items():
-        call = existing.get(start)
-        if call is None:
-            new_calls.append(
-                Call(
-                    series_id=series.id,
-                    original_start_at=start,
-                    start_at=start,
-                    end_at=end,
-                    timezone=series.timezone,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        elif not call.is_rescheduled and call.end_at != end:
-            call.end_at = end
-            result.updated += 1
-    for original, call in existing.items():
-        if original is not None and original not in wanted and original.date() <= horizon:
-            session.delete(call)
-            result.removed += 1
-    session.add_all(new_calls)
-    result.created = len(new_calls)
     session.flush()
+    wanted = dict(series.timing.occurrences(until=horizon))
+    existing = session.execute(
+        sa.select(Call.id, Call.original_start_at, Call.start_at, Call.end_at).where(
+            Call.series_id == series.id, Call.original_start_at.is_not(None)
+        )
+    ).all()
+    known = {row.original_start_at for row in existing}
+    new_rows = [
+        {
+            "series_id": series.id,
+            "original_start_at": start,
+            "start_at": start,
+            "end_at": end,
+            "timezone": series.timezone,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for start, end in wanted.items()
+        if start not in known
+    ]
+    ends = [
+        {"id": row.id, "end_at": wanted[row.original_start_at]}
+        for row in existing
+        if row.original_start_at in wanted
+        and row.start_at == row.original_start_at
+        and row.end_at != wanted[row.original_start_at]
+    ]
+    gone = [
+        row.id
+        for row in existing
+        if row.original_start_at not in wanted and row.original_start_at.date() <= horizon
+    ]
+    if new_rows:
+        session.execute(sa.insert(Call), new_rows)
+    if ends:
+        session.execute(sa.update(Call), ends)
+    if gone:
+        session.execute(
+            sa.delete(Call).where(Call.id.in_(gone)).execution_options(synchronize_session=False)
+        )
+    if new_rows or ends or gone:
+        bump_versions(session, {"schedule"})
+        for obj in list(session.identity_map.values()):
+            if isinstance(obj, Call) and obj.series_id == series.id:
+                session.expunge(obj) if obj.id in gone else session.expire(obj)
     session.expire(series, ["calls"])
-    return result
+    return Generated(created=len(new_rows), removed=len(gone), updated=len(ends))
 
 
 def generate_all(
@@ -498,27 +515,36 @@ def reschedule_call(
     start: dt.datetime | str,
     *,
     duration_minutes: int | str | None = None,
+    end: dt.datetime | str | None = None,
     timezone: str | None = None,
     user: User | None = None,
     now: dt.datetime | None = None,
 ) -> Call:
-    """Move a call; its original slot stays its recurrence id."""
+    """Move a call; its original slot stays its recurrence id. The new end is `end` (wall
+    clock in the same zone), or the start plus `duration_minutes`, or keeps the duration."""
     now = now or utcnow()
     if call.is_cancelled:
         raise CallError("A cancelled call cannot be rescheduled: restore it first.", "status")
     zone = (timezone or call.timezone).strip()
     new_start = local_instant(start, zone)
-    minutes = (
-        _parse_minutes(duration_minutes, "duration_minutes")
-        if duration_minutes not in (None, "")
-        else int((call.end_at - call.start_at).total_seconds() // 60)
-    )
-    new_end = new_start + dt.timedelta(minutes=minutes)
+    if end not in (None, ""):
+        new_end = local_instant(end, zone, "end")
+        if new_end <= new_start:
+            raise CallError("The end must be after the start.", "end")
+        if new_end - new_start > dt.timedelta(minutes=MAX_DURATION_MINUTES):
+            raise CallError("A call lasts at most 24 hours.", "end")
+    else:
+        minutes = (
+            _parse_minutes(duration_minutes, "duration_minutes")
+            if duration_minutes not in (None, "")
+            else int((call.end_at - call.start_at).total_seconds() // 60)
+        )
+        new_end = new_start + dt.timedelta(minutes=minutes)
     if (new_start, new_end, zone) == (call.start_at, call.end_at, call.timezone):
         raise CallError("The call is already at that time.", "start")
     before = (call.start_at, call.end_at)
     call.start_at = new_start
-    call.end_at = new_start + dt.timedelta(minutes=minutes)
+    call.end_at = new_end
     call.timezone = zone
     _log(session, call, "rescheduled", user, now, **{
         "from": _iso(before[0]), "to": _iso(call.start_at), "end": _iso(call.end_at),

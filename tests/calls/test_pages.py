@@ -312,3 +312,26 @@ def test_your_time_falls_back_to_the_users_chosen_zone(
     fallback = re.search(r"data-local-time>([^<]+)</time>", html).group(1)
     assert jakarta.strftime("%I:%M:%S\u202f%p").lstrip("0") in fallback
     assert "Indonesia" in fallback
+
+
+def test_reschedule_with_an_end_before_its_start_is_422(
+    client: FlaskClient, editor: AuthActions, session: Session
+) -> None:
+    call = next_call(session, make_series(session))
+    path = f"/calls/{call.id}/reschedule"
+    data = {
+        "start": "2027-05-05T10:00",
+        "end": "2027-05-05T09:00",
+        "timezone": "America/New_York",
+        "duration_minutes": "60",
+        "csrf_token": csrf_token(client, path),
+    }
+    response = client.post(path, data=data)
+    assert response.status_code == 422
+    assert 'id="end-errors"' in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Call, call.id).sequence == 0
+    assert client.post(path, data=data | {"end": "2027-05-05T11:30"}).status_code == 302
+    session.expire_all()
+    moved = session.get(Call, call.id)
+    assert moved.end_at - moved.start_at == dt.timedelta(minutes=90)

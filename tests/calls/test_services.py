@@ -223,6 +223,12 @@ def test_bad_call_changes_name_the_field(session: Session) -> None:
             ),
             "timezone",
         ),
+        (
+            lambda: services.reschedule_call(
+                session, call, "2026-12-09T10:00", end="2026-12-09T09:00", now=NOW
+            ),
+            "end",
+        ),
         (lambda: services.restore_call(session, call, now=NOW), "status"),
         (
             lambda: services.edit_call(session, call, recording_url="ftp://x", now=NOW),
