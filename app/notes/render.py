@@ -12,6 +12,7 @@ and split the same way.
 from __future__ import annotations
 
 import re
+import threading
 from html import unescape
 
 import markdown
@@ -104,7 +105,18 @@ def sanitize(html: str) -> str:
     )
 
 
+_local = threading.local()
+
+
 def _markdown() -> markdown.Markdown:
+    """This thread's converter (building one costs more than converting a short text)."""
+    converter = getattr(_local, "markdown", None)
+    if converter is None:
+        converter = _local.markdown = _new_markdown()
+    return converter.reset()
+
+
+def _new_markdown() -> markdown.Markdown:
     return markdown.Markdown(
         extensions=[
             "tables",
