@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+from html import escape
 from collections.abc import Sequence
 from typing import Any
 
@@ -181,13 +182,14 @@ def _record(
     """Render, split and tag the note as it now is, and keep a revision."""
     if note.status == NoteStatus.PUBLISHED and note.published_at is None:
         note.published_at = now
-    note.body_html = render.render(note.body)
     note.updated_at = now
+    note.body_html = note.body_html or ""  # set from the updates below
     note.revision += 1
     if author is not None and note.author_id is None:
         note.author = author
     session.flush()
     build_updates(session, note, matcher or region_matcher(session))
+    note.body_html = note_html(note)
     snapshot = _snapshot(note)
     session.add(
         NoteRevision(
@@ -201,6 +203,20 @@ def _record(
         )
     )
     session.flush()
+
+
+def note_html(note: Note) -> str:
+    """The note's HTML: each update's heading (with its anchor) and rendered body, in order.
+
+    Built from the updates rather than by rendering the whole text again, so that the note's
+    anchors are the updates' anchors, and saving converts the Markdown once.
+    """
+    parts = []
+    for update in note.updates:
+        if update.title:
+            parts.append(f'<h2 id="{escape(update.anchor)}">{escape(update.title)}</h2>')
+        parts.append(update.body_html)
+    return "\n".join(parts)
 
 
 def _clean_overrides(overrides: dict[str, Any]) -> dict[str, Any]:

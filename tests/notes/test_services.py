@@ -19,7 +19,8 @@ def count(session: Session, model: type) -> int:
 def test_a_revision_per_change_and_none_without(session: Session) -> None:
     note, changed = save_note(session, NoteInput(title="October call", body=BODY))
     assert changed and note.revision == 1 and note.slug == "october-call"
-    assert '<h2 id="asia-rina">' in note.body_html
+    assert '<h2 id="asia">Asia (@rina)</h2>' in note.body_html
+    assert "<li>Workshop in Bandung.</li>" in note.body_html
     _, changed = save_note(session, NoteInput(title="October call", body=BODY), note=note)
     assert not changed and note.revision == 1
     _, changed = save_note(
