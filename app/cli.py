@@ -121,10 +121,57 @@ def demo_series() -> tuple[Series, bool]:
     return series, True
 
 
+DEMO_NOTES = config_module.ROOT / "notes"
+
+
+def demo_notes(series: Series) -> tuple[int, int, list[str]]:
+    """Import the demo notes from notes/, once: a note whose slug exists is left as it is.
+
+    The files name no call (the demo's calls depend on the day it runs): in file order, each goes
+    to the next most recent past call of the series, and is dated the day after it. Returns
+    (created, already there, errors as "path:line: message").
+    """
+    from app.calls import services as calls
+    from app.notes import cli as notes
+    from app.notes.files import FileError
+    from app.notes.services import find_note
+    from app.taxonomy.services import region_matcher
+
+    now = utcnow()
+    paths = notes.note_files(DEMO_NOTES)
+    past = calls.past_calls(
+        db.session, now, limit=len(paths), series=series, status="scheduled", public_only=False
+    )
+    matcher = region_matcher(db.session)
+    created = existing = 0
+    errors = []
+    for number, path in enumerate(paths):
+        savepoint = db.session.begin_nested()
+        try:
+            note_file = notes.read_note_file(path)
+            if find_note(db.session, note_file.slug) is not None:
+                existing += 1
+                savepoint.rollback()
+                continue
+            when = now
+            if note_file.call is None and note_file.call_id is None and number < len(past):
+                note_file.call_id = past[number].id
+                when = min(past[number].end_at + dt.timedelta(days=1), now)
+            notes.save_file(db.session, note_file, matcher, now=when)
+        except FileError as exc:
+            savepoint.rollback()
+            errors.append(f"{path}:{exc.line}: {exc}")
+            continue
+        savepoint.commit()
+        created += 1
+    return created, existing, errors
+
+
 @click.command("demo")
 @with_appcontext
 def demo_command() -> None:
-    """Load demo data (once), and (re)set the demo admin's password, printing the login."""
+    """Load demo data (once): regions, a series of calls and notes of its past calls; and (re)set
+    the demo admin's password, printing the login."""
     from app.auth import services
 
     password = secrets.token_urlsafe(12)
@@ -138,9 +185,13 @@ def demo_command() -> None:
         services.set_active(db.session, user, True)
     seed_regions(db.session)
     series, created = demo_series()
+    notes_created, notes_existing, errors = demo_notes(series)
     db.session.commit()
     state = "created" if created else "already there"
     click.echo(f"Demo series: {series.slug} ({len(series.calls)} calls, {state})")
+    click.echo(f"Demo notes: {notes_created} created, {notes_existing} already there")
+    for error in errors:
+        click.echo(error, err=True)
     # Last, so that the login is the end of the output.
     click.echo(f"Admin login: {DEMO_ADMIN_EMAIL} / {password}")
 

@@ -11,13 +11,13 @@ query parameters, so they are not translated; the error's title is.
 from __future__ import annotations
 
 import datetime as dt
-import re
-from typing import Any, NoReturn
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify
 from flask_babel import get_locale
 
+from app.api import MAX_ID, MAX_OFFSET, bad, instant_arg, int_arg, text_arg
 from app.db import db, utcnow
 from app.taxonomy.services import find_region
 
@@ -28,68 +28,7 @@ bp = Blueprint("calls_api", __name__, url_prefix="/api")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
-MAX_OFFSET = 1_000_000
-MAX_ID = 2**31 - 1  # beyond the integer primary keys (and SQLite's driver would overflow)
 STATUSES = tuple(status.value for status in CallStatus)
-
-# In a query string an unencoded "+" arrives as a space: "10:00:00 01:00" meant "10:00:00+01:00".
-_SPACE_FOR_PLUS = re.compile(r"^(.*\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?) (\d\d(?::?\d\d)?)$")
-_INTEGER = re.compile(r"-?[0-9]{1,12}")
-
-
-# --- query arguments -------------------------------------------------------------------------
-
-
-def _bad(message: str) -> NoReturn:
-    abort(400, message)
-
-
-def _text_arg(name: str) -> str | None:
-    """The argument stripped, or None when absent or empty."""
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    if "\x00" in value or len(value) > 200:
-        _bad(f"{name}: {value[:40]!r} is not a valid value.")
-    return value
-
-
-def parse_instant(value: str, name: str) -> dt.datetime:
-    """An aware UTC instant from an ISO date (00:00 UTC) or datetime (naive means UTC)."""
-    text = _SPACE_FOR_PLUS.sub(r"\1+\2", value.strip())
-    try:
-        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
-            moment = dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC)
-        elif "T" in text.upper() or " " in text:
-            moment = dt.datetime.fromisoformat(text)
-        else:
-            raise ValueError(text)
-        if moment.tzinfo is None or moment.utcoffset() is None:
-            moment = moment.replace(tzinfo=dt.UTC)
-        return moment.astimezone(dt.UTC)
-    except (ValueError, OverflowError):
-        _bad(
-            f"{name}: {value[:40]!r} is not a date such as 2026-12-01 "
-            "or a date and time such as 2026-12-01T10:00:00-05:00."
-        )
-
-
-def _instant_arg(name: str) -> dt.datetime | None:
-    value = _text_arg(name)
-    return None if value is None else parse_instant(value, name)
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    value = _text_arg(name)
-    if value is None:
-        return default
-    if not _INTEGER.fullmatch(value):
-        _bad(f"{name}: {value[:40]!r} is not a whole number.")
-    number = int(value)
-    if not low <= number <= high:
-        _bad(f"{name}: give a number from {low} to {high}, not {number}.")
-    return number
-
 
 # --- serialization ---------------------------------------------------------------------------
 
@@ -168,34 +107,34 @@ def list_calls() -> Response:
     session = db.session
     filters: dict[str, Any] = {}
 
-    slug = _text_arg("series")
+    slug = text_arg("series")
     if slug is not None:
         series = services.find_series(session, slug)
         if series is None or not series.is_public:
-            _bad(f"series: no series {slug!r}.")
+            bad(f"series: no series {slug!r}.")
         filters["series"] = series
 
-    region_slug = _text_arg("region")
+    region_slug = text_arg("region")
     if region_slug is not None:
         region = find_region(session, region_slug)
         if region is None:
-            _bad(f"region: no region {region_slug!r}.")
+            bad(f"region: no region {region_slug!r}.")
         filters["region"] = region
 
-    status = _text_arg("status")
+    status = text_arg("status")
     if status is not None and status not in STATUSES:
-        _bad(f"status: {status[:40]!r} is not one of {', '.join(STATUSES)}.")
+        bad(f"status: {status[:40]!r} is not one of {', '.join(STATUSES)}.")
 
-    start, end = _instant_arg("from"), _instant_arg("to")
+    start, end = instant_arg("from"), instant_arg("to")
     if start is None:
         start = utcnow()
         if end is not None and end < start:
-            _bad(f"to: {_utc(end)} is before now (from defaults to now): give from as well.")
+            bad(f"to: {_utc(end)} is before now (from defaults to now): give from as well.")
     elif end is not None and start > end:
-        _bad(f"from: {_utc(start)} is after to ({_utc(end)}).")
+        bad(f"from: {_utc(start)} is after to ({_utc(end)}).")
 
-    limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    offset = _int_arg("offset", 0, 0, MAX_OFFSET)
+    limit = int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = int_arg("offset", 0, 0, MAX_OFFSET)
 
     calls = services.find_calls(
         session,

@@ -1,7 +1,342 @@
-"""`flask notes import|export`: notes as Markdown files with YAML front matter."""
+"""`flask notes import|export`: notes as Markdown files with YAML front matter.
+
+The format is described in notes/README.md and read and written by `files.py`. Import reads a
+folder's `*.md` files (not README.md) in name order, each in a savepoint of its own: a file with
+any error is reported as `path:line: message` and leaves nothing behind, the other files are saved,
+and everything is committed once at the end. A note is identified by its slug, so importing the
+same files again changes nothing. Export writes each note to `<slug>.md`, replacing each file
+atomically; importing what was exported changes nothing either.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+import sqlalchemy as sa
 from flask.cli import AppGroup
+from sqlalchemy.orm import Session, selectinload
+
+from app.calls.models import Call
+from app.calls.services import CallError, find_calls, find_series, get_call
+from app.db import db
+from app.taxonomy.services import RegionMatcher, find_region, region_matcher, slugify
+
+from . import files
+from .files import CallRef, FileError, NoteFile
+from .models import Note, NoteStatus
+from .services import NoteError, NoteInput, find_note, save_note
 
 notes_cli = AppGroup("notes", help="Import and export notes as Markdown files.")
+
+# Where a service's complaint about a field points in the file.
+FIELD_KEYS = {
+    "title": ("title",),
+    "body": ("body",),
+    "status": ("status",),
+    "language": ("language",),
+    "slug": ("slug",),
+    "recording_url": ("recording",),
+    "tag_overrides": ("tags",),
+}
+
+
+# --- reading files ---------------------------------------------------------------------------
+
+
+def note_files(directory: Path) -> list[Path]:
+    """The note files of `directory`, by name: `*.md` but README.md and hidden files."""
+    return sorted(
+        (
+            path
+            for path in directory.iterdir()
+            if path.suffix == ".md"
+            and path.name != "README.md"
+            and not path.name.startswith(".")
+            and path.is_file()
+        ),
+        key=lambda path: path.name,
+    )
+
+
+def read_note_file(path: Path) -> NoteFile:
+    """The note in the file at `path`; raises FileError."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise FileError(f"cannot read the file: {exc.strerror}", 1) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileError("the file is not UTF-8 text", raw[: exc.start].count(b"\n") + 1) from None
+    return files.parse(text, path.stem)
+
+
+# --- calls by series and date ----------------------------------------------------------------
+
+
+def calls_on(session: Session, ref: CallRef) -> list[Call]:
+    """The calls of the series `ref.series` (and those it continues) starting on `ref.date` in
+    their series' zone."""
+    series = find_series(session, ref.series)
+    if series is None:
+        return []
+    around = dt.datetime.combine(ref.date, dt.time(12), dt.UTC)
+    candidates = find_calls(
+        session,
+        series=series,
+        start=around - dt.timedelta(days=2),
+        end=around + dt.timedelta(days=2),
+        public_only=False,
+    )
+    return [
+        call
+        for call in candidates
+        if call.series is not None
+        and call.start_at.astimezone(ZoneInfo(call.series.timezone)).date() == ref.date
+    ]
+
+
+def resolve_call(session: Session, note_file: NoteFile) -> int | None:
+    """The id of the call the file names; raises FileError at the key at fault."""
+    if note_file.call_id is not None:
+        if get_call(session, note_file.call_id) is None:
+            raise FileError(f"there is no call {note_file.call_id}", note_file.line("call_id"))
+        return note_file.call_id
+    ref = note_file.call
+    if ref is None:
+        return None
+    if find_series(session, ref.series) is None:
+        raise FileError(f"there is no series {ref.series!r}", note_file.line("call", "series"))
+    calls = calls_on(session, ref)
+    if not calls:
+        raise FileError(
+            f"series {ref.series!r} has no call on {ref.date:%Y-%m-%d}",
+            note_file.line("call", "date"),
+        )
+    if len(calls) > 1:
+        ids = ", ".join(str(call.id) for call in calls)
+        raise FileError(
+            f"series {ref.series!r} has {len(calls)} calls on {ref.date:%Y-%m-%d} "
+            f"(ids {ids}): give call_id instead",
+            note_file.line("call", "date"),
+        )
+    return calls[0].id
+
+
+def call_reference(session: Session, call: Call) -> CallRef | None:
+    """How a file names `call`: by series and date when that names it alone, else None."""
+    if call.series is None:
+        return None
+    date = call.start_at.astimezone(ZoneInfo(call.series.timezone)).date()
+    ref = CallRef(call.series.slug, date)
+    return ref if calls_on(session, ref) == [call] else None
+
+
+# --- import ----------------------------------------------------------------------------------
+
+
+def save_file(
+    session: Session,
+    note_file: NoteFile,
+    matcher: RegionMatcher,
+    *,
+    now: dt.datetime | None = None,
+) -> tuple[Note, str]:
+    """Create or change the note with the file's slug; returns it and "created", "changed" or
+    "unchanged". Raises FileError naming the line at fault; the caller rolls back what the file
+    may have changed (import_files runs each file in a savepoint)."""
+    for anchor, change in note_file.tags.items():
+        for slug in change.get("regions", {}).get("add", []):
+            if find_region(session, slug) is None:
+                raise FileError(
+                    f"tags.{anchor}.regions.add: there is no region {slug!r}",
+                    note_file.line("tags", anchor, "regions", "add"),
+                )
+    note = find_note(session, note_file.slug)
+    if note is None and slugify(note_file.slug) != note_file.slug:
+        raise FileError(
+            f"a new note's slug must have at most 80 characters, not {len(note_file.slug)}",
+            note_file.line("slug"),
+        )
+    data = NoteInput(
+        title=note_file.title,
+        body=note_file.body,
+        status=note_file.status,
+        language=note_file.language,
+        call_id=resolve_call(session, note_file),
+        recording_url=note_file.recording,
+        # A note found by its slug keeps it (saving a slug shortens it to 80 characters).
+        slug="" if note is not None else note_file.slug,
+        tag_overrides=note_file.tags,
+    )
+    try:
+        saved, changed = save_note(session, data, note=note, now=now, matcher=matcher)
+    except (NoteError, CallError) as exc:
+        path = FIELD_KEYS.get(exc.field, ())
+        raise FileError(str(exc), note_file.line(*path)) from None
+    outcome = "created" if note is None else "changed" if changed else "unchanged"
+    return saved, outcome
+
+
+@dataclasses.dataclass
+class ImportResult:
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    errors: list[str] = dataclasses.field(default_factory=list)  # "path:line: message"
+
+    @property
+    def failed(self) -> int:
+        return len(self.errors)
+
+    def summary(self) -> str:
+        return (
+            f"{self.created} created, {self.changed} changed, {self.unchanged} unchanged, "
+            f"{self.failed} failed"
+        )
+
+
+def import_files(session: Session, paths: Sequence[Path], *, dry_run: bool = False) -> ImportResult:
+    """Save each file in a savepoint of its own (rolled back if the file fails, or always for a
+    dry run); the caller commits. One region matcher serves the whole batch."""
+    result = ImportResult()
+    matcher = region_matcher(session)
+    slugs: dict[str, Path] = {}
+    with click.progressbar(paths, label="Importing notes") as bar:
+        for path in bar:
+            savepoint = session.begin_nested()
+            try:
+                note_file = read_note_file(path)
+                if note_file.slug in slugs:
+                    raise FileError(
+                        f"slug {note_file.slug!r} is also the slug of {slugs[note_file.slug]}",
+                        note_file.line("slug"),
+                    )
+                slugs[note_file.slug] = path
+                _, outcome = save_file(session, note_file, matcher)
+            except FileError as exc:
+                savepoint.rollback()
+                result.errors.append(f"{path}:{exc.line}: {exc}")
+                continue
+            except (sa.exc.IntegrityError, sa.exc.DataError) as exc:
+                savepoint.rollback()
+                result.errors.append(f"{path}:1: the note could not be saved: {exc.orig}")
+                continue
+            if dry_run:
+                savepoint.rollback()
+            else:
+                savepoint.commit()
+            setattr(result, outcome, getattr(result, outcome) + 1)
+    return result
+
+
+@notes_cli.command("import")
+@click.argument(
+    "directory", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option("--dry-run", is_flag=True, help="Check every file and count, but save nothing.")
+def import_command(directory: Path, dry_run: bool) -> None:
+    """Create or update notes from the Markdown files in DIR (see notes/README.md).
+
+    A file with an error is reported and skipped; the others are saved. Exit status 1 if any
+    file failed.
+    """
+    result = import_files(db.session, note_files(directory), dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    for error in result.errors:
+        click.echo(error, err=True)
+    click.echo(result.summary() + (" (dry run: nothing was saved)" if dry_run else ""))
+    if result.failed:
+        raise click.exceptions.Exit(1)
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+def note_file_of(session: Session, note: Note) -> NoteFile:
+    """The file form of a stored note."""
+    ref = call_reference(session, note.call) if note.call is not None else None
+    return NoteFile(
+        title=note.title,
+        slug=note.slug,
+        body=note.body,
+        status=note.status,
+        language=note.language,
+        call=ref,
+        call_id=note.call_id if ref is None else None,
+        recording=note.recording_url,
+        tags=note.tag_overrides or {},
+        published=note.published_at if note.is_published else None,
+    )
+
+
+def notes_to_export(session: Session, drafts: bool) -> Sequence[Note]:
+    query = sa.select(Note).options(selectinload(Note.call).selectinload(Call.series))
+    if not drafts:
+        query = query.where(Note.status == NoteStatus.PUBLISHED)
+    return session.scalars(query.order_by(Note.slug)).all()
+
+
+def _file_mode() -> int:
+    """Read-write for the owner, and what the umask allows others (as `open` would create)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_atomically(path: Path, data: bytes, mode: int) -> None:
+    """Write a temporary file beside `path`, then rename it over `path`: readers see the old
+    file or the new one, never part of one."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def export_notes(session: Session, directory: Path, notes: Iterable[Note]) -> tuple[int, int]:
+    """Write each note to `<slug>.md` in `directory`; returns (written, already up to date)."""
+    written = same = 0
+    mode = _file_mode()
+    for note in notes:
+        data = files.dump(note_file_of(session, note), note.slug).encode("utf-8")
+        path = directory / f"{note.slug}.md"
+        if path.is_file() and path.read_bytes() == data:
+            same += 1
+            continue
+        write_atomically(path, data, mode)
+        written += 1
+    return written, same
+
+
+@notes_cli.command("export")
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--drafts/--no-drafts", default=True, show_default=True, help="Include draft notes.")
+def export_command(directory: Path, drafts: bool) -> None:
+    """Write every note to DIR/<slug>.md, in the format `flask notes import` reads."""
+    notes = notes_to_export(db.session, drafts)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with click.progressbar(notes, label="Exporting notes") as bar:
+            written, same = export_notes(db.session, directory, bar)
+    except OSError as exc:
+        raise click.ClickException(f"{exc.filename or directory}: {exc.strerror}") from None
+    click.echo(f"{len(notes)} notes exported to {directory}: {written} written, {same} unchanged.")

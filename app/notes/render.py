@@ -94,6 +94,23 @@ def normalize(text: str) -> str:
     return "\n".join(out)
 
 
+URL_ATTRIBUTES = {"href", "src"}
+SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):")
+INVISIBLE = re.compile(r"[\x00-\x20\x7f]+")
+
+
+def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
+    """Drop URLs whose scheme, once the spaces and control characters that browsers or
+    readers might skip are removed, is not an allowed one ("java script:...")."""
+    if attribute not in URL_ATTRIBUTES:
+        return value
+    compact = INVISIBLE.sub("", unescape(value)).lower()
+    scheme = SCHEME.match(compact)
+    if scheme and scheme.group(1) not in URL_SCHEMES:
+        return None
+    return value
+
+
 def sanitize(html: str) -> str:
     return nh3.clean(
         html,
@@ -102,6 +119,7 @@ def sanitize(html: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel="nofollow noopener",
         strip_comments=True,
+        attribute_filter=_filter_attribute,
     )
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
-from html import escape
 from collections.abc import Sequence
+from html import escape
 from typing import Any
 
 import sqlalchemy as sa
@@ -97,8 +97,15 @@ def _check(session: Session, data: NoteInput) -> NoteInput:
         body=body,
         language=language,
         slug=slug,
-        recording_url=check_url(data.recording_url, "recording_url"),
+        recording_url=_checked_url(data.recording_url),
     )
+
+
+def _checked_url(url: str) -> str:
+    try:
+        return check_url(url, "recording_url")
+    except ValueError as exc:
+        raise NoteError(str(exc), "recording_url") from None
 
 
 def _snapshot(note: Note) -> dict[str, Any]:
@@ -115,12 +122,15 @@ def _snapshot(note: Note) -> dict[str, Any]:
 
 
 def _unique_slug(session: Session, base: str, note: Note | None) -> str:
-    slug, number = base[:110] or "note", 2
+    """`base`, or `base-2`, `base-3`...: at most 80 characters, as slugify gives."""
+    base = base[:80] or "note"
+    slug, number = base, 2
     while True:
         owner = session.scalar(sa.select(Note.id).where(Note.slug == slug))
         if owner is None or (note is not None and owner == note.id):
             return slug
-        slug, number = f"{base[:100]}-{number}", number + 1
+        suffix = f"-{number}"
+        slug, number = f"{base[: 80 - len(suffix)]}{suffix}", number + 1
 
 
 def diff_bodies(old: str, new: str, old_label: str, new_label: str) -> str:
@@ -269,7 +279,7 @@ def tag_sections(text: str, matcher: RegionMatcher) -> list[Tagged]:
             for region_id in matcher.find(section.body)
             if region_id in matcher.country_ids and region_id not in strong
         ]
-        handles = find_handles(f"{section.title}\n{section.body}")
+        handles = list(dict.fromkeys([*section.handles, *find_handles(section.body)]))
         tagged.append(Tagged(section, anchor, strong, suggested, handles))
     return tagged
 
@@ -474,6 +484,17 @@ def updates_for_region(
     tagged = sa.select(update_regions.c.update_id).where(update_regions.c.region_id.in_(ids))
     query = _updates_query().where(Update.id.in_(tagged)).limit(limit).offset(offset)
     return session.scalars(query).all()
+
+
+def has_published_updates(session: Session, person: Person) -> bool:
+    query = (
+        sa.select(update_speakers.c.update_id)
+        .join(Update, Update.id == update_speakers.c.update_id)
+        .join(Note, Note.id == Update.note_id)
+        .where(update_speakers.c.person_id == person.id, _published())
+        .limit(1)
+    )
+    return session.scalar(query) is not None
 
 
 def updates_for_person(

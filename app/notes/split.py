@@ -4,7 +4,8 @@ A heading, or a short line ending in ":" on its own ("Regional Campaign Updates:
 section. Inside a section, a top-level or second-level list item whose lead names a region
 ("Asia (@rina)", "West Africa:", "Kenya - ...") starts an update of its own, and everything
 nested under it belongs to it. Other lines belong to the section they are in. Sections and
-updates without any text are dropped.
+updates without any text are dropped (a region bullet holding only country bullets leaves
+its speakers to them).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 
-from app.taxonomy.services import HANDLE
+from app.taxonomy.services import HANDLE, find_handles
 
 from .render import FENCE, INDENT, normalize
 
@@ -31,6 +32,12 @@ class Section:
     kind: str  # preamble | heading | label | item
     lines: list[str] = dataclasses.field(default_factory=list)
     depth: int = 0  # list depth of an item
+    inherited_handles: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def handles(self) -> list[str]:
+        """Speakers named in the title, else those of the heading or bullet it sits under."""
+        return find_handles(self.title) or self.inherited_handles
 
     @property
     def body(self) -> str:
@@ -80,43 +87,52 @@ def _is_label(line: str, following: str) -> bool:
 
 
 def split(text: str, lookup: Callable[[str], object | None]) -> list[Section]:
-    """The note's sections and region updates, in order; `lookup` names regions."""
+    """The note's sections and region updates, in order; `lookup` names regions.
+
+    Region bullets may nest (a country under a region, at the second level): each starts an
+    update of its own, and lines after it at its parent's depth go back to the parent. An
+    update that names no speaker takes those of the heading or bullet it sits under.
+    """
     lines = normalize(text).split("\n")
     sections: list[Section] = [Section("", "preamble")]
-    section = sections[0]  # the heading or label section lines go to
-    item: Section | None = None  # the region update being filled, if any
+    section = sections[0]  # the heading or label section that lines go to
+    items: list[Section] = []  # the open region updates, outermost first
     in_fence = False
     for number, line in enumerate(lines):
         following = lines[number + 1] if number + 1 < len(lines) else ""
-        if FENCE.match(line):
+        is_fence = bool(FENCE.match(line))
+        if is_fence:
             in_fence = not in_fence
-        if not in_fence and not FENCE.match(line):
+        if not in_fence and not is_fence:
             heading = HEADING.match(line)
             if heading or _is_label(line, following):
                 title = heading.group(2) if heading else EMPHASIS.sub("", line).strip()[:-1]
-                section = Section(
-                    EMPHASIS.sub("", title).strip(), "heading" if heading else "label"
-                )
+                kind = "heading" if heading else "label"
+                section = Section(EMPHASIS.sub("", title).strip(), kind)
                 sections.append(section)
-                item = None
+                items = []
                 continue
             match = ITEM.match(line)
             if match:
                 depth = len(match["indent"]) // len(INDENT)
-                if item is not None and depth <= item.depth:
-                    item = None
-                if item is None and depth <= 1 and names_regions(match["text"], lookup):
+                while items and depth <= items[-1].depth:
+                    items.pop()
+                if depth <= 1 and names_regions(match["text"], lookup):
                     title, rest = item_title(match["text"])
+                    parent = items[-1] if items else section
                     item = Section(title, "item", lines=[rest, ""] if rest else [], depth=depth)
+                    item.inherited_handles = parent.handles
                     sections.append(item)
+                    items.append(item)
                     continue
-            elif (
-                item is not None and line.strip() and not line.startswith(INDENT * (item.depth + 1))
-            ):
-                item = None
-        if item is not None:
-            prefix = INDENT * (item.depth + 1)
-            item.lines.append(line[len(prefix) :] if line.startswith(prefix) else line.strip())
+            elif line.strip():
+                while items and not line.startswith(INDENT * (items[-1].depth + 1)):
+                    items.pop()
+        if items:
+            prefix = INDENT * (items[-1].depth + 1)
+            items[-1].lines.append(line[len(prefix) :] if line.startswith(prefix) else line.strip())
         else:
             section.lines.append(line)
-    return [s for s in sections if not s.is_empty or s.kind == "item"]
+    kept = [s for s in sections if not s.is_empty]
+    # A note of headings alone still shows them.
+    return kept or [s for s in sections if s.title]

@@ -123,8 +123,11 @@ def seeds() -> Iterator[RegionSeed]:
     by_name = {name: code for code, name, _ in M49_GROUPS}
     for code, name, parent in M49_GROUPS:
         display, extra = COALITION_NAMES.get(code, (None, ()))
-        aliases = (_babel_names(code) | {name} | set(extra)) - {display or name}
-        yield RegionSeed(code, display or name, parent, "group", tuple(sorted(aliases)))
+        others = sorted((_babel_names(code) | {name}) - set(extra))
+        # The coalition's spellings first: of two names that differ only in case, the first
+        # one seeded is kept ("LatAm" rather than "LATAM").
+        aliases = [alias for alias in (*extra, *others) if alias != (display or name)]
+        yield RegionSeed(code, display or name, parent, "group", tuple(aliases))
     for row in _countries():
         parent = by_name.get(row["UNregion"])
         if parent is None:

@@ -63,11 +63,13 @@ class PersonForm(FlaskForm):
 @bp.route("/people/<handle>", methods=["GET", "POST"])
 def show_person(handle: str) -> Any:
     """A speaker's updates, newest first; editors can set their name and organisation."""
-    from app.notes.services import updates_for_person
+    from app.notes.services import has_published_updates, updates_for_person
 
     person = services.find_person(db.session, handle)
     if person is None:
         abort(404)
+    if not current_user.is_authenticated and not has_published_updates(db.session, person):
+        abort(404)  # named only in drafts: not public yet
     form = PersonForm(obj=person)
     if request.method == "POST":
         if not current_user.is_authenticated:

@@ -186,7 +186,8 @@ class RegionMatcher:
         if not names:
             return None
         alternatives = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
-        return re.compile(rf"(?<![\w'])(?:{alternatives})(?![\w'])", flags)
+        # Whole words; a possessive "'s" may follow ("Kenya's"), other apostrophes may not.
+        return re.compile(rf"(?<![\w'])(?:{alternatives})(?!\w|'(?!s\b))", flags)
 
     def find(self, text: str) -> list[int]:
         """Region ids mentioned in `text`, in order of first mention."""

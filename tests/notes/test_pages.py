@@ -201,3 +201,9 @@ def test_admin_adds_regions_and_aliases(
     assert [r.slug for r in note.updates[0].regions] == ["sahel"]
     dup = client.post("/admin/regions", data=data | {"new-csrf_token": token})
     assert dup.status_code == 422 and "exists already" in dup.get_data(as_text=True)
+
+
+def test_people_named_only_in_drafts_are_not_public(client: FlaskClient, session: Session) -> None:
+    save_note(session, NoteInput(title="Draft", body="## Asia (@secret_speaker)\n- Soon.\n"))
+    session.commit()
+    assert client.get("/people/secret_speaker").status_code == 404

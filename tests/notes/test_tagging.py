@@ -147,7 +147,8 @@ def test_editor_corrections_survive_an_edit(session: Session) -> None:
     assert sorted(r.slug for r in asia.regions) == ["asia", "indonesia"]
     assert sorted(p.handle for p in asia.speakers) == ["budi", "rina"]
     set_update_tags(session, note, "latin-america", regions=["south-america"], speakers=[])
-    edited = PASTED.replace("Workshop in Bandung", "Two workshops in Bandung") + "  • Brazil\n"
+    edited = PASTED.replace("Workshop in Bandung", "Two workshops in Bandung")
+    edited += "  • Brazil: a new legal clinic in Recife.\n"
     save_note(
         session,
         NoteInput(title="October", body=edited, status="published"),
@@ -172,3 +173,26 @@ def test_region_hierarchy(session: Session) -> None:
     assert kenya.parent.parent.slug == "sub-saharan-africa"
     assert kenya.id in descendant_ids(session, africa)
     assert find_region(session, "west-africa").name == "West Africa"
+
+
+def test_country_bullets_under_a_region_heading_keep_its_speaker(tag: Any) -> None:
+    text = (
+        "### Latin America (@tomas)\n"
+        "- Brazil: defenders' training in Pernambuco.\n"
+        "- Colombia: casas de justicia pilot, with @ana.\n"
+        "\n"
+        "Regional Campaign Updates:\n"
+        "  • Asia (@Rina)\n"
+        "    • Indonesia: workshop in Bandung.\n"
+        "    • A regional meeting is planned.\n"
+    )
+    result = tag(text)
+    assert result["brazil"] == (["brazil"], [], ["tomas"])
+    assert result["colombia"][2] == ["tomas", "ana"]
+    assert result["indonesia"] == (["indonesia"], [], ["rina"])
+    assert result["asia"][0] == ["asia"]  # the lines after Indonesia go back to Asia
+
+
+def test_possessives_name_the_country(tag: Any) -> None:
+    text = "## East Africa\n- Regulations under Kenya's Legal Aid Act.\n"
+    assert tag(text)["east-africa"][1] == ["kenya"]
