@@ -274,12 +274,14 @@ def tag_sections(text: str, matcher: RegionMatcher) -> list[Tagged]:
             anchor, number = f"{base}-{number}", number + 1
         anchors.add(anchor)
         strong = matcher.find(section.title) if section.title else []
+        for lead in section.region_leads:
+            strong += [rid for rid in matcher.find(lead) if rid not in strong]
         suggested = [
             region_id
             for region_id in matcher.find(section.body)
             if region_id in matcher.country_ids and region_id not in strong
         ]
-        handles = list(dict.fromkeys([*section.handles, *find_handles(section.body)]))
+        handles = find_handles(f"{section.title}\n{section.body}")
         tagged.append(Tagged(section, anchor, strong, suggested, handles))
     return tagged
 

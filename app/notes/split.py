@@ -4,8 +4,7 @@ A heading, or a short line ending in ":" on its own ("Regional Campaign Updates:
 section. Inside a section, a top-level or second-level list item whose lead names a region
 ("Asia (@rina)", "West Africa:", "Kenya - ...") starts an update of its own, and everything
 nested under it belongs to it. Other lines belong to the section they are in. Sections and
-updates without any text are dropped (a region bullet holding only country bullets leaves
-its speakers to them).
+updates without any text are dropped.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 
-from app.taxonomy.services import HANDLE, find_handles
+from app.taxonomy.services import HANDLE
 
 from .render import FENCE, INDENT, normalize
 
@@ -32,12 +31,7 @@ class Section:
     kind: str  # preamble | heading | label | item
     lines: list[str] = dataclasses.field(default_factory=list)
     depth: int = 0  # list depth of an item
-    inherited_handles: list[str] = dataclasses.field(default_factory=list)
-
-    @property
-    def handles(self) -> list[str]:
-        """Speakers named in the title, else those of the heading or bullet it sits under."""
-        return find_handles(self.title) or self.inherited_handles
+    region_leads: list[str] = dataclasses.field(default_factory=list)  # bullets naming regions
 
     @property
     def body(self) -> str:
@@ -89,9 +83,9 @@ def _is_label(line: str, following: str) -> bool:
 def split(text: str, lookup: Callable[[str], object | None]) -> list[Section]:
     """The note's sections and region updates, in order; `lookup` names regions.
 
-    Region bullets may nest (a country under a region, at the second level): each starts an
-    update of its own, and lines after it at its parent's depth go back to the parent. An
-    update that names no speaker takes those of the heading or bullet it sits under.
+    Inside a section or bullet that itself names a region, bullets naming regions stay part
+    of it (and add their regions to its tags): a region's update keeps its countries and its
+    speaker, whether it came as a heading or as a pasted bullet.
     """
     lines = normalize(text).split("\n")
     sections: list[Section] = [Section("", "preamble")]
@@ -118,13 +112,18 @@ def split(text: str, lookup: Callable[[str], object | None]) -> list[Section]:
                 while items and depth <= items[-1].depth:
                     items.pop()
                 if depth <= 1 and names_regions(match["text"], lookup):
-                    title, rest = item_title(match["text"])
                     parent = items[-1] if items else section
-                    item = Section(title, "item", lines=[rest, ""] if rest else [], depth=depth)
-                    item.inherited_handles = parent.handles
-                    sections.append(item)
-                    items.append(item)
-                    continue
+                    if parent.kind == "item" or names_regions(parent.title, lookup):
+                        # Inside a region's update, a bullet naming a country is part of it
+                        # and tags it too ("• Kenya: ..." under "• East Africa (@wanjiru)").
+                        parent.region_leads.append(lead(match["text"]))
+                    else:
+                        title, rest = item_title(match["text"])
+                        lines = [rest, ""] if rest else []
+                        item = Section(title, "item", lines=lines, depth=depth)
+                        sections.append(item)
+                        items.append(item)
+                        continue
             elif line.strip():
                 while items and not line.startswith(INDENT * (items[-1].depth + 1)):
                     items.pop()

@@ -175,7 +175,7 @@ def test_region_hierarchy(session: Session) -> None:
     assert find_region(session, "west-africa").name == "West Africa"
 
 
-def test_country_bullets_under_a_region_heading_keep_its_speaker(tag: Any) -> None:
+def test_country_bullets_inside_a_region_update_tag_it(tag: Any) -> None:
     text = (
         "### Latin America (@tomas)\n"
         "- Brazil: defenders' training in Pernambuco.\n"
@@ -187,10 +187,13 @@ def test_country_bullets_under_a_region_heading_keep_its_speaker(tag: Any) -> No
         "    • A regional meeting is planned.\n"
     )
     result = tag(text)
-    assert result["brazil"] == (["brazil"], [], ["tomas"])
-    assert result["colombia"][2] == ["tomas", "ana"]
-    assert result["indonesia"] == (["indonesia"], [], ["rina"])
-    assert result["asia"][0] == ["asia"]  # the lines after Indonesia go back to Asia
+    assert list(result) == ["latin-america", "asia"]
+    assert result["latin-america"] == (
+        ["latin-america", "brazil", "colombia"],
+        [],
+        ["tomas", "ana"],
+    )
+    assert result["asia"] == (["asia", "indonesia"], [], ["rina"])
 
 
 def test_possessives_name_the_country(tag: Any) -> None:
