@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, url_for
+from flask import Flask, Response, abort, current_app, request, url_for
 from flask_wtf import CSRFProtect
 from limits import parse
 from limits.storage import storage_from_string
@@ -79,7 +79,17 @@ def rate_limits() -> RateLimits:
     return current_app.extensions["convene.rate_limits"]
 
 
+def refuse_nul_characters() -> None:
+    """A NUL character in a form field or query argument is refused with 400 before any view
+    runs: no text we store can hold one (PostgreSQL refuses them), and none is ever meant."""
+    for values in (request.args, request.form):
+        for _key, value in values.items(multi=True):
+            if "\x00" in value:
+                abort(400, "The request holds a NUL character, which no field accepts.")
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(refuse_nul_characters)
     csrf.init_app(app)
     app.extensions["convene.rate_limits"] = RateLimits(app.config["RATELIMIT_STORAGE_URI"])
     app.after_request(set_security_headers)

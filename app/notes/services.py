@@ -78,6 +78,8 @@ def _check(session: Session, data: NoteInput) -> NoteInput:
     if not title or len(title) > 200:
         raise NoteError("The title must have 1 to 200 characters.", "title")
     body = (data.body or "").replace("\r\n", "\n")
+    if "\x00" in body or "\x00" in (data.title or ""):
+        raise NoteError("The notes may not hold a NUL character.", "body")
     if len(body) > MAX_BODY:
         raise NoteError(f"The notes must be under {MAX_BODY:,} characters.", "body")
     if data.status not in (NoteStatus.DRAFT, NoteStatus.PUBLISHED):

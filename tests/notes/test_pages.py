@@ -137,6 +137,10 @@ def test_editor_rejects_bad_input(client: FlaskClient, editor: AuthActions) -> N
     assert 'id="title-errors"' in response.get_data(as_text=True)
     bad_status = client.post("/notes/new", data=data | {"title": "T", "status": "archived"})
     assert bad_status.status_code == 422
+    nul = client.post("/notes/new", data=data | {"title": "T", "body": "Asia\x00"})
+    assert nul.status_code == 400
+    assert "NUL character" in nul.get_data(as_text=True)
+    assert client.get("/notes?q=a%00b").status_code == 400
 
 
 def test_live_preview_uses_the_same_renderer_and_tagger(

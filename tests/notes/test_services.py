@@ -80,6 +80,8 @@ def test_update_ids_are_kept_per_anchor(session: Session) -> None:
         (NoteInput(title="N", body=BODY, recording_url="javascript:alert(1)"), "recording_url"),
         (NoteInput(title="N", body="x" * 200_001), "body"),
         (NoteInput(title="N", body=BODY, tag_overrides={"asia": "all"}), "tag_overrides"),
+        (NoteInput(title="N", body=BODY + "\x00"), "body"),
+        (NoteInput(title="N\x00", body=BODY), "body"),
     ],
 )
 def test_bad_input_names_the_field_and_writes_nothing(
