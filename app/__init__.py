@@ -49,6 +49,8 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     from .notes import api as notes_api
     from .notes import routes as notes_routes
     from .notes.cli import notes_cli
+    from .search import routes as search_routes
+    from .search.cli import search_cli
     from .taxonomy import api as taxonomy_api
     from .taxonomy import routes as taxonomy_routes
     from .taxonomy.cli import regions_cli
@@ -62,9 +64,11 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
         notes_api.bp,
         taxonomy_routes.bp,
         taxonomy_api.bp,
+        search_routes.bp,
+        search_routes.api_bp,
     ):
         app.register_blueprint(blueprint)
-    for group in (calls_cli, notes_cli, regions_cli):
+    for group in (calls_cli, notes_cli, regions_cli, search_cli):
         app.cli.add_command(group)
 
     from .cli import register as register_cli

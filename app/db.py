@@ -59,6 +59,12 @@ class Base(orm.DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime()}
 
 
+def managed_by_models(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic's `include_name`: the search backends' tables (search_*, which differ by
+    database) are made by hand in migrations and left out of comparisons with the models."""
+    return not (type_ == "table" and (name or "").startswith("search_"))
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 

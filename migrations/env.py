@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import context
 
-from app.db import Base, UTCDateTime
+from app.db import Base, UTCDateTime, managed_by_models
 from app.models import import_all_models
 
 import_all_models()
@@ -29,6 +29,7 @@ def run_migrations(connection: Any) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_item=render_item,
+        include_name=managed_by_models,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -1,0 +1,361 @@
+"""The two search backends: SQLite FTS5 and PostgreSQL full-text search, with one interface.
+
+Both store one row per published update in tables of their own (created by the migrations, not
+by the models: `search_documents`, and on SQLite the FTS5 table `search_fts`), take a `Plan` (the
+parsed query with its filters resolved to ids) and return the matching update ids in order, with
+the heading and a snippet in which the matched words are between MARK_START and MARK_END.
+
+SQLite: an FTS5 table with the porter stemmer over unicode61 with diacritics removed. Filters
+are tokens in its `keys` column (r<region id> for every tagged region and every region above
+it, p<person id>, s<series id>, l<language>), so a filter is part of the MATCH expression rather
+than a join; ranking uses the table's `rank` column, whose bm25 weights the migration sets once;
+snippets are built only for the rows of the page.
+
+PostgreSQL: a tsvector column (weights A heading, B note title, speakers and places, D text)
+with a GIN index, in the `convene` text search configuration (English stemming after unaccent),
+arrays of region, person and series ids with GIN indexes, `ts_rank` and `ts_headline`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from .documents import Document
+    from .query import Term
+
+MARK_START, MARK_END = "\ue000", "\ue001"
+SNIPPET_WORDS = 32
+
+
+@dataclasses.dataclass
+class Plan:
+    """A query ready for a backend: every clause must match, no excluded term may; each filter
+    list matches any of its ids (region ids are matched with the regions below them)."""
+
+    clauses: list[list[Term]]
+    excluded: list[Term]
+    region_ids: list[int] = dataclasses.field(default_factory=list)
+    speaker_ids: list[int] = dataclasses.field(default_factory=list)
+    series_ids: list[int] = dataclasses.field(default_factory=list)
+    language: str | None = None
+    after: dt.date | None = None
+    before: dt.date | None = None
+
+    def narrowed(self, **changes: Any) -> Plan:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclasses.dataclass
+class Hit:
+    update_id: int
+    title: str  # with MARK_START / MARK_END around matched words
+    snippet: str
+
+
+class Backend(Protocol):
+    def clear(self, session: Session) -> None: ...
+    def add(self, session: Session, documents: Sequence[Document]) -> None: ...
+    def remove_notes(self, session: Session, note_ids: Sequence[int]) -> None: ...
+    def optimize(self, session: Session) -> None: ...
+    def count(self, session: Session, plan: Plan) -> int: ...
+    def search(
+        self, session: Session, plan: Plan, sort: str, limit: int, offset: int
+    ) -> list[Hit]: ...
+
+
+def for_session(session: Session) -> Backend:
+    name = session.get_bind().dialect.name
+    if name == "sqlite":
+        return SQLITE
+    if name == "postgresql":
+        return POSTGRES
+    raise RuntimeError(f"Search supports SQLite and PostgreSQL, not {name}.")
+
+
+def _in_list(name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    keys = {f"{name}{index}": value for index, value in enumerate(values)}
+    return ", ".join(f":{key}" for key in keys), keys
+
+
+# --- SQLite FTS5 -------------------------------------------------------------------------------
+
+TEXT_COLUMNS = "{title body note_title people places}"
+
+
+def _fts_term(term: Term) -> str:
+    # Only word characters reach the expression, each phrase in double quotes: nothing the
+    # person typed can be read as FTS5 syntax.
+    return '"' + " ".join(term.words) + '"'
+
+
+def _fts_any(terms: Sequence[Term]) -> str:
+    return "(" + " OR ".join(_fts_term(term) for term in terms) + ")"
+
+
+def _language_key(language: str) -> str:
+    return "l" + "".join(char for char in language.lower() if char.isalnum())
+
+
+def fts_expression(plan: Plan) -> str | None:
+    """The MATCH expression for the plan's words and key filters; None when it has neither."""
+    parts = []
+    if plan.clauses:
+        text = " AND ".join(_fts_any(clause) for clause in plan.clauses)
+        parts.append(f"{TEXT_COLUMNS} : ({text})")
+    for prefix, ids in (("r", plan.region_ids), ("p", plan.speaker_ids), ("s", plan.series_ids)):
+        if ids:
+            parts.append("keys : (" + " OR ".join(f"{prefix}{value}" for value in ids) + ")")
+    if plan.language:
+        parts.append(f"keys : {_language_key(plan.language)}")
+    if not parts:
+        return None
+    expression = " AND ".join(f"({part})" for part in parts)
+    if plan.excluded:
+        expression = f"({expression}) NOT ({TEXT_COLUMNS} : {_fts_any(plan.excluded)})"
+    return expression
+
+
+def _day_conditions(plan: Plan, column: str) -> tuple[str, dict[str, Any]]:
+    conditions, params = [], {}
+    if plan.after:
+        conditions.append(f"{column} >= :after")
+        params["after"] = plan.after.isoformat()
+    if plan.before:
+        conditions.append(f"{column} <= :before")
+        params["before"] = plan.before.isoformat()
+    return "".join(f" AND {condition}" for condition in conditions), params
+
+
+class SQLiteBackend:
+    def clear(self, session: Session) -> None:
+        session.execute(sa.text("DELETE FROM search_fts"))
+        session.execute(sa.text("DELETE FROM search_documents"))
+
+    def add(self, session: Session, documents: Sequence[Document]) -> None:
+        if not documents:
+            return
+        session.execute(
+            sa.text(
+                "INSERT INTO search_fts (rowid, title, body, note_title, people, places, keys, day)"
+                " VALUES (:update_id, :title, :body, :note_title, :people, :places, :keys, :day)"
+            ),
+            [
+                {
+                    "update_id": d.update_id,
+                    "title": d.title,
+                    "body": d.body,
+                    "note_title": d.note_title,
+                    "people": d.people,
+                    "places": d.places,
+                    "keys": " ".join(
+                        [f"r{i}" for i in d.region_ids]
+                        + [f"p{i}" for i in d.speaker_ids]
+                        + [f"s{i}" for i in d.series_ids]
+                        + [_language_key(d.language)]
+                    ),
+                    "day": d.day.isoformat(),
+                }
+                for d in documents
+            ],
+        )
+        session.execute(
+            sa.text(
+                "INSERT INTO search_documents (update_id, note_id, day, language)"
+                " VALUES (:update_id, :note_id, :day, :language)"
+            ),
+            [
+                {
+                    "update_id": d.update_id,
+                    "note_id": d.note_id,
+                    "day": d.day.isoformat(),
+                    "language": d.language,
+                }
+                for d in documents
+            ],
+        )
+
+    def remove_notes(self, session: Session, note_ids: Sequence[int]) -> None:
+        placeholders, params = _in_list("n", note_ids)
+        session.execute(
+            sa.text(
+                "DELETE FROM search_fts WHERE rowid IN (SELECT update_id FROM search_documents"
+                f" WHERE note_id IN ({placeholders}))"
+            ),
+            params,
+        )
+        session.execute(
+            sa.text(f"DELETE FROM search_documents WHERE note_id IN ({placeholders})"), params
+        )
+
+    def optimize(self, session: Session) -> None:
+        session.execute(sa.text("INSERT INTO search_fts (search_fts) VALUES ('optimize')"))
+
+    def count(self, session: Session, plan: Plan) -> int:
+        expression = fts_expression(plan)
+        if expression is None:
+            days, params = _day_conditions(plan, "day")
+            sql = f"SELECT count(*) FROM search_documents WHERE 1 = 1{days}"
+            return session.execute(sa.text(sql), params).scalar_one()
+        days, params = _day_conditions(plan, "day")
+        sql = f"SELECT count(*) FROM search_fts WHERE search_fts MATCH :match{days}"
+        return session.execute(sa.text(sql), {"match": expression, **params}).scalar_one()
+
+    def search(self, session: Session, plan: Plan, sort: str, limit: int, offset: int) -> list[Hit]:
+        expression = fts_expression(plan)
+        days, params = _day_conditions(plan, "day")
+        params |= {"limit": limit, "offset": offset, "start": MARK_START, "end": MARK_END}
+        by_date = "day DESC, rowid DESC"
+        if expression is None:
+            sql = (
+                "SELECT f.rowid, f.title, substr(f.body, 1, 300) FROM search_fts f"
+                " WHERE f.rowid IN (SELECT update_id FROM search_documents WHERE 1 = 1"
+                f"{days} ORDER BY day DESC, update_id DESC LIMIT :limit OFFSET :offset)"
+                f" ORDER BY {by_date}"
+            )
+            rows = session.execute(sa.text(sql), params).all()
+            return [Hit(row[0], row[1], _shortened(row[2])) for row in rows]
+        params["match"] = expression
+        order = "rank" if sort == "relevance" and plan.clauses else by_date
+        # The page's rows first (ranked on the `rank` column), then snippets for them alone.
+        sql = (
+            "SELECT rowid, highlight(search_fts, 0, :start, :end),"
+            f" snippet(search_fts, 1, :start, :end, '…', {SNIPPET_WORDS})"
+            " FROM search_fts WHERE search_fts MATCH :match AND rowid IN ("
+            f"SELECT rowid FROM search_fts WHERE search_fts MATCH :match{days}"
+            f" ORDER BY {order} LIMIT :limit OFFSET :offset) ORDER BY {order}"
+        )
+        rows = session.execute(sa.text(sql), params).all()
+        return [Hit(row[0], row[1], row[2]) for row in rows]
+
+
+def _shortened(text: str, words: int = SNIPPET_WORDS) -> str:
+    parts = text.split()
+    return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+CONFIG = "convene"
+
+
+def websearch_text(plan: Plan) -> str:
+    """The plan's words in websearch_to_tsquery's syntax, rebuilt from parsed terms: only word
+    characters, phrases in quotes, `or` between alternatives, `-` before exclusions."""
+
+    def term_text(term: Term) -> str:
+        words = " ".join(term.words)
+        return f'"{words}"' if term.phrase or words in ("or", "and") else words
+
+    parts = [" or ".join(term_text(term) for term in clause) for clause in plan.clauses]
+    parts += [f"-{term_text(term)}" for term in plan.excluded]
+    return " ".join(parts)
+
+
+class PostgresBackend:
+    def clear(self, session: Session) -> None:
+        session.execute(sa.text("DELETE FROM search_documents"))
+
+    def add(self, session: Session, documents: Sequence[Document]) -> None:
+        if not documents:
+            return
+        session.execute(
+            sa.text(
+                "INSERT INTO search_documents (update_id, note_id, title, body, note_title,"
+                " people, places, region_ids, speaker_ids, series_ids, language, day, tsv)"
+                " VALUES (:update_id, :note_id, :title, :body, :note_title, :people, :places,"
+                " :region_ids, :speaker_ids, :series_ids, :language, :day,"
+                f" setweight(to_tsvector('{CONFIG}', :title), 'A')"
+                f" || setweight(to_tsvector('{CONFIG}', :note_title), 'B')"
+                f" || setweight(to_tsvector('{CONFIG}', :people || ' ' || :places), 'B')"
+                f" || setweight(to_tsvector('{CONFIG}', :body), 'D'))"
+            ),
+            [dataclasses.asdict(d) for d in documents],
+        )
+
+    def remove_notes(self, session: Session, note_ids: Sequence[int]) -> None:
+        session.execute(
+            sa.text("DELETE FROM search_documents WHERE note_id = ANY(:ids)"),
+            {"ids": list(note_ids)},
+        )
+
+    def optimize(self, session: Session) -> None:
+        session.execute(sa.text("ANALYZE search_documents"))
+
+    @staticmethod
+    def _where(plan: Plan) -> tuple[str, dict[str, Any]]:
+        conditions, params = ["true"], {}
+        text = websearch_text(plan)
+        if text:
+            conditions.append(f"tsv @@ websearch_to_tsquery('{CONFIG}', :query)")
+            params["query"] = text
+        for column, ids in (
+            ("region_ids", plan.region_ids),
+            ("speaker_ids", plan.speaker_ids),
+            ("series_ids", plan.series_ids),
+        ):
+            if ids:
+                conditions.append(f"{column} && CAST(:{column} AS integer[])")
+                params[column] = list(ids)
+        if plan.language:
+            conditions.append("language = :language")
+            params["language"] = plan.language
+        if plan.after:
+            conditions.append("day >= :after")
+            params["after"] = plan.after
+        if plan.before:
+            conditions.append("day <= :before")
+            params["before"] = plan.before
+        return " AND ".join(conditions), params
+
+    def count(self, session: Session, plan: Plan) -> int:
+        where, params = self._where(plan)
+        sql = f"SELECT count(*) FROM search_documents WHERE {where}"
+        return session.execute(sa.text(sql), params).scalar_one()
+
+    def search(self, session: Session, plan: Plan, sort: str, limit: int, offset: int) -> list[Hit]:
+        where, params = self._where(plan)
+        params |= {"limit": limit, "offset": offset}
+        if "query" not in params:
+            sql = (
+                "SELECT update_id, title, left(body, 300) FROM search_documents"
+                f" WHERE {where} ORDER BY day DESC, update_id DESC LIMIT :limit OFFSET :offset"
+            )
+            rows = session.execute(sa.text(sql), params).all()
+            return [Hit(row[0], row[1], _shortened(row[2])) for row in rows]
+        options = (
+            f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, MinWords=12,"
+            ' MaxFragments=2, FragmentDelimiter=" … "'
+        )
+        params["options"] = options
+        params["title_options"] = f"StartSel={MARK_START}, StopSel={MARK_END}, HighlightAll=true"
+        if sort == "relevance":
+            rank = "ts_rank(tsv, websearch_to_tsquery('convene', :query))"
+            inner_order, outer_order = (
+                f"{rank} DESC, update_id DESC",
+                "page.score DESC, d.update_id DESC",
+            )
+        else:
+            rank = "0"
+            inner_order, outer_order = "day DESC, update_id DESC", "d.day DESC, d.update_id DESC"
+        sql = (
+            "SELECT d.update_id,"
+            f" ts_headline('{CONFIG}', d.title, websearch_to_tsquery('{CONFIG}', :query),"
+            " :title_options),"
+            f" ts_headline('{CONFIG}', d.body, websearch_to_tsquery('{CONFIG}', :query), :options)"
+            f" FROM (SELECT update_id, {rank} AS score FROM search_documents WHERE {where}"
+            f" ORDER BY {inner_order} LIMIT :limit OFFSET :offset) AS page"
+            f" JOIN search_documents d ON d.update_id = page.update_id ORDER BY {outer_order}"
+        )
+        rows = session.execute(sa.text(sql), params).all()
+        return [Hit(row[0], row[1], row[2]) for row in rows]
+
+
+SQLITE = SQLiteBackend()
+POSTGRES = PostgresBackend()

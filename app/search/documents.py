@@ -1,0 +1,238 @@
+"""What search indexes for each published update, and keeping the index in step with the notes.
+
+A document is built from an update and what surrounds it: its heading and text, the note's
+title, its speakers (handles, names), its regions (names) and, for filtering, the ids of its
+regions and of every region above them, its speakers, its series (and the series it continues),
+its language and its date: the call's date in the call's zone, else the day the note was
+published.
+
+The index changes in the same transaction as the notes: every flush records which notes it
+touched (a note, an update, the call a note belongs to, a speaker's name, a region's name), and
+before the commit those notes' documents are written again, or removed when the note is gone or
+no longer published. A search therefore sees exactly what is committed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy import event, orm
+from sqlalchemy.orm import Session, selectinload
+
+from app.calls.models import Call, Series
+from app.notes.models import Note, NoteStatus, Update, update_regions, update_speakers
+from app.taxonomy.models import Person, Region
+
+from . import backends
+from .backends import MARK_END, MARK_START
+
+# The characters that mark highlighted words in snippets may not appear in indexed text.
+_MARKS = re.compile(f"[{MARK_START}{MARK_END}]")
+PENDING = "search_pending_notes"
+
+
+@dataclasses.dataclass
+class Document:
+    update_id: int
+    note_id: int
+    title: str
+    body: str
+    note_title: str
+    people: str
+    places: str
+    region_ids: list[int]
+    speaker_ids: list[int]
+    series_ids: list[int]
+    language: str
+    day: dt.date
+
+
+def _clean(text: str) -> str:
+    return _MARKS.sub("", text)
+
+
+class RegionTree:
+    """Every region's parent, read once, to find the regions above a tagged one."""
+
+    def __init__(self, session: Session) -> None:
+        self.parents = dict(session.execute(sa.select(Region.id, Region.parent_id)).tuples().all())
+
+    def with_ancestors(self, ids: Iterable[int]) -> list[int]:
+        found: dict[int, None] = {}
+        for region_id in ids:
+            current: int | None = region_id
+            while current is not None and current not in found:
+                found[current] = None
+                current = self.parents.get(current)
+        return sorted(found)
+
+
+def series_lineage(series: Series | None) -> list[int]:
+    """The series and the series it continues (closed and continued when its rule changed)."""
+    ids = []
+    while series is not None and series.id not in ids:
+        ids.append(series.id)
+        series = series.previous
+    return ids
+
+
+def note_day(note: Note) -> dt.date:
+    call = note.call
+    if call is not None:
+        return call.start_at.astimezone(ZoneInfo(call.timezone)).date()
+    return (note.published_at or note.created_at).date()
+
+
+def documents_for(session: Session, notes: Iterable[Note], tree: RegionTree) -> Iterator[Document]:
+    for note in notes:
+        if note.status != NoteStatus.PUBLISHED:
+            continue
+        day = note_day(note)
+        series_ids = series_lineage(note.call.series) if note.call is not None else []
+        for update in note.updates:
+            body = update.text
+            if update.title and body.startswith(update.title):
+                body = body[len(update.title) :].lstrip()
+            yield Document(
+                update_id=update.id,
+                note_id=note.id,
+                title=_clean(update.title),
+                body=_clean(body),
+                note_title=_clean(note.title),
+                people=_clean(
+                    " ".join(
+                        f"@{person.handle} {person.display_name}".strip()
+                        for person in update.speakers
+                    )
+                ),
+                places=_clean(" ".join(region.name for region in update.regions)),
+                region_ids=tree.with_ancestors(region.id for region in update.regions),
+                speaker_ids=sorted(person.id for person in update.speakers),
+                series_ids=series_ids,
+                language=note.language,
+                day=day,
+            )
+
+
+def _load_notes(session: Session, note_ids: Iterable[int]) -> list[Note]:
+    query = (
+        sa.select(Note)
+        .where(Note.id.in_(list(note_ids)))
+        .options(
+            selectinload(Note.updates).selectinload(Update.regions),
+            selectinload(Note.updates).selectinload(Update.speakers),
+            selectinload(Note.call).selectinload(Call.series),
+        )
+        .execution_options(populate_existing=True)
+    )
+    return list(session.scalars(query))
+
+
+def reindex_notes(session: Session, note_ids: Iterable[int]) -> int:
+    """Write the documents of these notes again (none for a deleted or draft note)."""
+    ids = sorted(set(note_ids))
+    if not ids:
+        return 0
+    backend = backends.for_session(session)
+    written = 0
+    tree = RegionTree(session)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        backend.remove_notes(session, chunk)
+        documents = list(documents_for(session, _load_notes(session, chunk), tree))
+        backend.add(session, documents)
+        written += len(documents)
+    return written
+
+
+def all_note_ids(session: Session) -> list[int]:
+    return list(session.scalars(sa.select(Note.id).order_by(Note.id)))
+
+
+def reindex_all(session: Session, progress: Any = None, chunk: int = 200) -> int:
+    """Rebuild the whole index: every published update of every note."""
+    backend = backends.for_session(session)
+    backend.clear(session)
+    ids = all_note_ids(session)
+    written = 0
+    tree = RegionTree(session)
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        documents = list(documents_for(session, _load_notes(session, part), tree))
+        backend.add(session, documents)
+        written += len(documents)
+        session.expunge_all()
+        if progress is not None:
+            progress(len(part))
+    backend.optimize(session)
+    return written
+
+
+# --- keeping the index in step ------------------------------------------------------------------
+
+
+def _changed(obj: Any, *names: str) -> bool:
+    """True when a persistent object's attributes among `names` change in this flush."""
+    state = sa.inspect(obj)
+    return state.persistent and any(state.attrs[name].history.has_changes() for name in names)
+
+
+def _touched_notes(session: Session) -> set[int]:
+    """Ids of the notes whose documents this flush may have changed."""
+    note_ids: set[int] = set()
+    calls: set[int] = set()
+    people: set[int] = set()
+    regions: set[int] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Note):
+            note_ids.add(obj.id)
+        elif isinstance(obj, Update):
+            note_ids.add(obj.note_id)
+        elif isinstance(obj, Call) and _changed(obj, "start_at", "timezone", "series_id"):
+            calls.add(obj.id)
+        elif isinstance(obj, Person) and _changed(obj, "handle", "display_name"):
+            people.add(obj.id)
+        elif isinstance(obj, Region) and _changed(obj, "name"):
+            regions.add(obj.id)
+    connection = session.connection()
+    if calls:
+        note_ids.update(connection.scalars(sa.select(Note.id).where(Note.call_id.in_(calls))))
+    if people:
+        spoke = sa.select(Update.note_id).join(
+            update_speakers, update_speakers.c.update_id == Update.id
+        )
+        note_ids.update(connection.scalars(spoke.where(update_speakers.c.person_id.in_(people))))
+    if regions:
+        tagged = sa.select(Update.note_id).join(
+            update_regions, update_regions.c.update_id == Update.id
+        )
+        note_ids.update(connection.scalars(tagged.where(update_regions.c.region_id.in_(regions))))
+    note_ids.discard(None)  # type: ignore[arg-type]
+    return note_ids
+
+
+@event.listens_for(orm.Session, "after_flush")
+def _record_touched_notes(session: Session, flush_context: Any) -> None:
+    touched = _touched_notes(session)
+    if touched:
+        session.info.setdefault(PENDING, set()).update(touched)
+
+
+@event.listens_for(orm.Session, "before_commit")
+def _reindex_before_commit(session: Session) -> None:
+    session.flush()
+    pending = session.info.pop(PENDING, None)
+    if pending:
+        reindex_notes(session, pending)
+        session.flush()
+
+
+@event.listens_for(orm.Session, "after_rollback")
+def _forget_touched_notes(session: Session) -> None:
+    session.info.pop(PENDING, None)

@@ -1,0 +1,150 @@
+"""The search page and `GET /api/search`: the same service, its state in the URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
+
+from app.api import bad
+from app.db import db
+from app.taxonomy.services import region_tree
+
+from . import services
+from .query import QueryError
+from .services import SearchRequest, SearchResults
+
+bp = Blueprint("search", __name__, template_folder="templates")
+api_bp = Blueprint("search_api", __name__, url_prefix="/api")
+
+# URL parameters: the search text, then the form's fields (each may be repeated).
+ARGS = ("q", "region", "speaker", "series", "from", "to", "lang", "sort", "page")
+
+
+def _request_from_args(facets: bool = True) -> SearchRequest:
+    args = request.args
+    page_text = args.get("page", "1").strip() or "1"
+    if not page_text.isdigit() or len(page_text) > 6:
+        raise QueryError(f"page: {page_text[:20]!r} is not a page number.", "page")
+    return SearchRequest(
+        text=args.get("q", ""),
+        regions=[value for value in args.getlist("region") if value.strip()],
+        speakers=[value for value in args.getlist("speaker") if value.strip()],
+        series=[value for value in args.getlist("series") if value.strip()],
+        after=args.get("from", ""),
+        before=args.get("to", ""),
+        language=args.get("lang", ""),
+        sort=args.get("sort", "relevance") or "relevance",
+        page=int(page_text),
+        facets=facets,
+    )
+
+
+def page_url(**changes: Any) -> str:
+    """This search's URL with some parameters changed (None removes one)."""
+    params: dict[str, Any] = {key: request.args.getlist(key) for key in ARGS if key in request.args}
+    params.pop("page", None)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return url_for("search.search_page", **params)
+
+
+@bp.get("/search")
+def search_page() -> tuple[str, int] | str:
+    """The search form and a page of results, with facets; the state lives in the URL."""
+    found: SearchResults | None = None
+    error: QueryError | None = None
+    searching = any(request.args.get(key, "").strip() for key in ARGS if key not in ("sort",))
+    if searching:
+        try:
+            found = services.search(db.session, _request_from_args())
+        except QueryError as exc:
+            error = exc
+    body = render_template(
+        "search/search.html",
+        found=found,
+        error=error,
+        roots=region_tree(db.session),
+        people=services.speakers(db.session),
+        args=request.args,
+        page_url=page_url,
+        result_day=services.result_day,
+    )
+    return (body, 400) if error else body
+
+
+def result_json(result: services.Result) -> dict[str, Any]:
+    update, note = result.update, result.note
+    call = note.call
+    return {
+        "update_id": update.id,
+        "anchor": update.anchor,
+        "title": update.title,
+        "title_html": str(result.title),
+        "snippet_html": str(result.snippet),
+        "url": url_for("notes.show_note", slug=note.slug, _anchor=update.anchor, _external=True),
+        "note": {
+            "title": note.title,
+            "slug": note.slug,
+            "language": note.language,
+            "url": url_for("notes.show_note", slug=note.slug, _external=True),
+        },
+        "call": None
+        if call is None
+        else {
+            "id": call.id,
+            "start": call.start_at.isoformat().replace("+00:00", "Z"),
+            "title": call.display_title,
+        },
+        "date": services.result_day(result).isoformat(),
+        "regions": [{"slug": r.slug, "name": r.name} for r in update.regions],
+        "speakers": [{"handle": p.handle, "name": p.display_name} for p in update.speakers],
+    }
+
+
+@api_bp.get("/search")
+def search_api() -> Response:
+    """GET /api/search?q=&region=&speaker=&series=&from=&to=&lang=&sort=&page=&per_page=
+
+    The total, the page's results (each with a snippet in which only <mark> is markup) and
+    facets: counts by region and by year. Input that cannot be used is a 400 naming it.
+    """
+    try:
+        search_request = _request_from_args(facets=request.args.get("facets", "1") != "0")
+        per_page = request.args.get("per_page", "").strip()
+        if per_page:
+            if not per_page.isdigit() or not 1 <= int(per_page) <= 100:
+                raise QueryError("per_page: give a number from 1 to 100.", "per_page")
+            search_request.per_page = int(per_page)
+        found = services.search(db.session, search_request)
+    except QueryError as exc:
+        bad(str(exc))
+    return jsonify(
+        {
+            "query": request.args.get("q", ""),
+            "filters": {
+                "regions": [r.slug for r in found.regions],
+                "speakers": [p.handle for p in found.speakers],
+                "series": found.query.series,
+                "from": found.query.after.isoformat() if found.query.after else None,
+                "to": found.query.before.isoformat() if found.query.before else None,
+                "lang": found.query.language,
+            },
+            "notices": found.notices,
+            "sort": found.sort,
+            "page": found.page,
+            "per_page": found.per_page,
+            "pages": found.pages,
+            "total": found.total,
+            "facets": {
+                "regions": [
+                    {"slug": f.key, "name": f.label, "count": f.count} for f in found.region_facets
+                ],
+                "years": [{"year": int(f.key), "count": f.count} for f in found.year_facets],
+            },
+            "results": [result_json(result) for result in found.results],
+        }
+    )
