@@ -4,18 +4,31 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test install translations translations-update lint clean
+.PHONY: run test install feed-clients translations translations-update lint clean
 
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
-test: install
+test: install feed-clients
 	scripts/ensure-chromium
 	scripts/test
 
 install: $(VENV)/.installed translations
+
+# Real calendar clients for the feed tests: ical.js (npm) and, in a virtualenv of their own
+# (their python-dateutil pin clashes with the app's), recurring-ical-events, vdirsyncer and khal.
+feed-clients: tests/feeds/js/node_modules/.installed $(VENV)/feed-clients/.installed
+
+tests/feeds/js/node_modules/.installed: tests/feeds/js/package.json tests/feeds/js/package-lock.json
+	cd tests/feeds/js && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(VENV)/feed-clients/.installed: tests/feeds/clients/requirements.txt $(VENV)/.installed
+	test -d $(VENV)/feed-clients || $(PYTHON) -m venv $(VENV)/feed-clients
+	$(VENV)/feed-clients/bin/python -m pip install --quiet -r tests/feeds/clients/requirements.txt
+	touch $@
 
 $(VENV)/.installed: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -36,4 +49,4 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) instance/convene.sqlite3* .pytest_cache .ruff_cache
+	rm -rf $(VENV) tests/feeds/js/node_modules instance/convene.sqlite3* .pytest_cache .ruff_cache

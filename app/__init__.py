@@ -45,6 +45,7 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     from .calls import api as calls_api
     from .calls import routes as calls_routes
     from .calls.cli import calls_cli
+    from .feeds import routes as feeds_routes
     from .main import bp as main_bp
     from .notes import api as notes_api
     from .notes import routes as notes_routes
@@ -57,6 +58,7 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
 
     init_auth(app)
     app.register_blueprint(main_bp)
+    feeds_routes.init_app(app)  # before the pages: /series/<slug>.ics is not a series slug
     for blueprint in (
         calls_routes.bp,
         calls_api.bp,

@@ -1,0 +1,319 @@
+"""What goes into each calendar feed: series and calls read from the database as plain feed data.
+
+A feed holds the past `HISTORY_MONTHS` months and the future: every series whose calls reach into
+that window (as a master VEVENT from its first call, so subscribers keep its history), the
+exceptions to it within the window (overrides and EXDATEs), and the window's extra calls. The
+window starts on the first day of a month, so the bytes change at most once a month by
+themselves; `Built.valid_until` says when.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
+from sqlalchemy.orm import Session, selectinload
+
+from app.calls.display import announcement, rule_summary
+from app.calls.models import Call, Series
+from app.calls.recurrence import parse_rule, to_instant
+from app.calls.services import series_lineage
+from app.notes.models import Note, NoteStatus
+from app.taxonomy.models import Region
+from app.taxonomy.services import descendant_ids
+
+from .ics import Feed, Master, Occurrence
+
+HISTORY_MONTHS = 12
+LOCALE = "en"  # feeds are shared by every subscriber: one language, the site's default
+
+
+@dataclasses.dataclass(frozen=True)
+class Links:
+    """Absolute URLs and UIDs; from the configured BASE_URL so every request gets the same bytes."""
+
+    host: str
+    call: Callable[[int], str]
+    series: Callable[[str], str]
+    note: Callable[[str], str]
+
+    def series_uid(self, series: Series) -> str:
+        return f"series-{series.id}@{self.host}"
+
+    def call_uid(self, call: Call) -> str:
+        return f"call-{call.id}@{self.host}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Built:
+    feed: Feed
+    last_modified: dt.datetime  # the latest change of anything in the feed
+    valid_until: dt.datetime  # when the window moves on
+
+
+def window(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The feed's start (the first of the month, HISTORY_MONTHS ago) and when it next moves."""
+    month = dt.datetime(now.year, now.month, 1, tzinfo=dt.UTC)
+    return month - relativedelta(months=HISTORY_MONTHS), month + relativedelta(months=1)
+
+
+def _is_public(call: Call) -> bool:
+    return call.is_public and (call.series is None or call.series.is_public)
+
+
+def _local(moment: dt.datetime, zone: str) -> dt.datetime:
+    return moment.astimezone(ZoneInfo(zone))
+
+
+def _original_local(call: Call, series: Series) -> dt.datetime:
+    """The slot's nominal wall-clock start, as a client expanding the RRULE computes it (a stored
+    instant in a spring-forward gap was moved an hour on; the nominal time was not)."""
+    local = call.original_start_at.astimezone(ZoneInfo(series.timezone))  # type: ignore[union-attr]
+    return dt.datetime.combine(local.date(), series.start_time, tzinfo=ZoneInfo(series.timezone))
+
+
+class _Builder:
+    def __init__(self, session: Session, links: Links, now: dt.datetime) -> None:
+        self.session = session
+        self.links = links
+        self.start, self.valid_until = window(now)
+        self.stamps: list[dt.datetime] = []
+        self.notes: dict[int, list[Note]] = {}
+
+    def _load_notes(self, calls: Iterable[Call]) -> None:
+        ids = [call.id for call in calls]
+        self.notes = defaultdict(list)
+        if not ids:
+            return
+        query = (
+            sa.select(Note)
+            .where(Note.call_id.in_(ids), Note.status == NoteStatus.PUBLISHED.value)
+            .order_by(Note.id)
+        )
+        for note in self.session.scalars(query):
+            self.notes[note.call_id].append(note)  # type: ignore[index]
+            self.stamps.append(note.updated_at)
+
+    def _call_description(self, call: Call) -> str:
+        lines = [announcement(call.start_at, call.timezone, call.cities, LOCALE)]
+        if call.is_cancelled:
+            lines.append(
+                "This call is cancelled." + (f" {call.cancel_reason}" if call.cancel_reason else "")
+            )
+        if call.effective_join_url and not call.is_cancelled:
+            lines.append(f"Join: {call.effective_join_url}")
+        if call.effective_registration_url:
+            lines.append(f"Register: {call.effective_registration_url}")
+        lines.append(f"Call page: {self.links.call(call.id)}")
+        lines += [f"Notes: {self.links.note(note.slug)}" for note in self.notes.get(call.id, [])]
+        if call.agenda:
+            lines += ["", call.agenda]
+        return "\n".join(lines)
+
+    def _occurrence(self, call: Call, uid: str, recurrence_id: dt.datetime | None) -> Occurrence:
+        self.stamps.append(call.updated_at)
+        sequence = call.sequence + (call.series.sequence if call.series else 0)
+        return Occurrence(
+            uid=uid,
+            title=call.display_title,
+            start=_local(call.start_at, call.timezone),
+            end=_local(call.end_at, call.timezone),
+            stamp=call.updated_at,
+            sequence=sequence,
+            description=self._call_description(call),
+            url=self.links.call(call.id),
+            is_cancelled=call.is_cancelled,
+            recurrence_id=recurrence_id,
+        )
+
+    def _rrule(self, series: Series) -> str | None:
+        """The series' rule with UNTIL as a UTC instant (RFC 5545 wants UTC when DTSTART has a
+        TZID); None when the series has no call left to show."""
+        rule = parse_rule(series.rrule)
+        if series.ends_on is None and rule.until is None:
+            return str(rule)
+        timing = series.timing
+        last = None
+        for last in timing.local_starts():  # noqa: B007 - the loop finds the last start
+            pass
+        if last is None or to_instant(last, timing.zone) < self.start:
+            return None
+        until = to_instant(last, timing.zone).strftime("%Y%m%dT%H%M%SZ")
+        return f"{rule.with_until(None)};UNTIL={until}"
+
+    def _master_description(self, series: Series, reference: Call | None) -> str:
+        lines = [series.description] if series.description else []
+        lines.append(
+            rule_summary(
+                parse_rule(series.rrule),
+                series.start_time,
+                series.timezone,
+                LOCALE,
+                series.first_date,
+            )
+            + "."
+        )
+        if reference is not None:
+            lines.append(
+                announcement(reference.start_at, series.timezone, series.display_cities, LOCALE)
+            )
+        if series.join_url:
+            lines.append(f"Join: {series.join_url}")
+        if series.registration_url:
+            lines.append(f"Register: {series.registration_url}")
+        lines.append(f"Series page: {self.links.series(series.slug)}")
+        return "\n".join(lines)
+
+    def master(
+        self, series: Series, calls: Sequence[Call], month_start: dt.datetime
+    ) -> Master | None:
+        rrule = self._rrule(series)
+        if rrule is None:
+            return None
+        self.stamps.append(series.updated_at)
+        zone = ZoneInfo(series.timezone)
+        start = dt.datetime.combine(series.first_date, series.start_time, tzinfo=zone)
+        exdates, overrides = [], []
+        for call in calls:
+            if call.is_extra:
+                continue
+            original = _original_local(call, series)
+            if not _is_public(call):
+                exdates.append(original)
+            elif call.is_override or self.notes.get(call.id):
+                overrides.append(self._occurrence(call, self.links.series_uid(series), original))
+        upcoming = [c for c in calls if not c.is_extra and c.start_at >= month_start]
+        reference = upcoming[0] if upcoming else (calls[-1] if calls else None)
+        return Master(
+            uid=self.links.series_uid(series),
+            title=series.title,
+            start=start,
+            end=start + dt.timedelta(minutes=series.duration_minutes),
+            rrule=rrule,
+            stamp=series.updated_at,
+            sequence=series.sequence,
+            description=self._master_description(series, reference),
+            url=self.links.series(series.slug),
+            exdates=tuple(exdates),
+            overrides=tuple(overrides),
+        )
+
+    def build(
+        self,
+        name: str,
+        description: str,
+        series_filter: sa.ColumnElement[bool] | None,
+        extra_filter: sa.ColumnElement[bool] | None,
+        now: dt.datetime,
+    ) -> Built:
+        series_query = sa.select(Series).where(
+            Series.is_public,
+            sa.or_(Series.ends_on.is_(None), Series.ends_on >= self.start.date()),
+        )
+        if series_filter is not None:
+            series_query = series_query.where(series_filter)
+        all_series = list(self.session.scalars(series_query.order_by(Series.id)))
+        ids = [series.id for series in all_series]
+        in_window = sa.or_(Call.start_at >= self.start, Call.original_start_at >= self.start)
+        calls_query = (
+            sa.select(Call)
+            .options(selectinload(Call.series))
+            .where(in_window)
+            .order_by(Call.start_at, Call.id)
+        )
+        series_calls = (
+            list(self.session.scalars(calls_query.where(Call.series_id.in_(ids)))) if ids else []
+        )
+        extra_query = (
+            calls_query.where(Call.original_start_at.is_(None), Call.is_public)
+            .outerjoin(Series, Call.series_id == Series.id)
+            .where(sa.or_(Call.series_id.is_(None), Series.is_public))
+        )
+        if extra_filter is not None:
+            extra_query = extra_query.where(extra_filter)
+        extras = list(self.session.scalars(extra_query))
+        self._load_notes([*series_calls, *extras])
+        by_series: dict[int, list[Call]] = defaultdict(list)
+        for call in series_calls:
+            by_series[call.series_id].append(call)  # type: ignore[index]
+        month_start = dt.datetime(now.year, now.month, 1, tzinfo=dt.UTC)
+        masters = [self.master(series, by_series[series.id], month_start) for series in all_series]
+        singles = [self._occurrence(call, self.links.call_uid(call), None) for call in extras]
+        return self._built(name, description, [m for m in masters if m], singles)
+
+    def _built(
+        self, name: str, description: str, masters: list[Master], singles: list[Occurrence]
+    ) -> Built:
+        feed = Feed(
+            name=name, description=description, masters=tuple(masters), singles=tuple(singles)
+        )
+        last = max(self.stamps, default=self.start)
+        return Built(feed, last, self.valid_until)
+
+
+def calendar_feed(session: Session, links: Links, now: dt.datetime, coalition: str) -> Built:
+    """Every public series and extra call."""
+    return _Builder(session, links, now).build(
+        coalition, f"All calls of {coalition}.", None, None, now
+    )
+
+
+def series_feed(session: Session, series: Series, links: Links, now: dt.datetime) -> Built:
+    """A series with the series it continues and those that continue it: one subscription
+    follows the series through changes of day or time."""
+    lineage = series_lineage(series)
+    following = lineage[-1].next
+    while following is not None:
+        lineage.append(following)
+        following = following.next
+    ids = [item.id for item in lineage]
+    return _Builder(session, links, now).build(
+        series.title, series.description, Series.id.in_(ids), Call.series_id.in_(ids), now
+    )
+
+
+def region_feed(
+    session: Session, region: Region, links: Links, now: dt.datetime, coalition: str
+) -> Built:
+    """Series and extra calls of the region and every region below it, and coalition-wide ones
+    (no region): those are for every member, whatever their region."""
+    ids = descendant_ids(session, region)
+    series_filter = sa.or_(Series.region_id.in_(ids), Series.region_id.is_(None))
+    extra_filter = sa.or_(
+        sa.and_(Call.series_id.is_not(None), series_filter),
+        sa.and_(
+            Call.series_id.is_(None), sa.or_(Call.region_id.in_(ids), Call.region_id.is_(None))
+        ),
+    )
+    return _Builder(session, links, now).build(
+        f"{coalition}: {region.name}",
+        f"Calls of {coalition} for {region.name}, and calls for the whole coalition.",
+        series_filter,
+        extra_filter,
+        now,
+    )
+
+
+def call_feed(session: Session, call: Call, links: Links, now: dt.datetime) -> Built:
+    """One call as its own event, for "add to my calendar" (not tied to any subscription)."""
+    builder = _Builder(session, links, now)
+    builder._load_notes([call])
+    single = builder._occurrence(call, links.call_uid(call), None)
+    return builder._built(call.display_title, "", [], [single])
+
+
+def public_call(session: Session, call_id: int) -> Call | None:
+    from app.calls.services import get_call
+
+    call = get_call(session, call_id)
+    return call if call is not None and _is_public(call) else None
+
+
+def public_series(session: Session, slug: str) -> Series | None:
+    series = session.scalar(sa.select(Series).where(Series.slug == slug.strip().lower()))
+    return series if series is not None and series.is_public else None
