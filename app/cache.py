@@ -72,10 +72,18 @@ def bump_versions(session: orm.Session, topics: set[str]) -> None:
         after_commit(session, lambda: cache.drop(topics))
 
 
-@event.listens_for(orm.Session, "after_commit")
 @event.listens_for(orm.Session, "after_rollback")
-def _forget_bumps(session: orm.Session, *args: Any) -> None:
+def _forget_rolled_back_bumps(session: orm.Session) -> None:
+    """Any rollback, a savepoint's included, may undo bumps: the next flush bumps again."""
     session.info.pop("cache_topics_bumped", None)
+
+
+@event.listens_for(orm.Session, "after_transaction_end")
+def _forget_bumps(session: orm.Session, transaction: orm.SessionTransaction) -> None:
+    """A new transaction bumps again. A released savepoint's bumps stay in the transaction
+    around it, so an import saving each file in a savepoint bumps each topic once."""
+    if transaction.parent is None:
+        session.info.pop("cache_topics_bumped", None)
 
 
 @dataclasses.dataclass

@@ -156,6 +156,8 @@ def after_commit(session: orm.Session, callback: Callable[[], None]) -> None:
 
 @event.listens_for(orm.Session, "after_commit")
 def _run_after_commit(session: orm.Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released: wait for the transaction itself to commit
     for callback in session.info.pop("after_commit", []):
         try:
             callback()

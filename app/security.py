@@ -83,9 +83,10 @@ def refuse_nul_characters() -> None:
     """A NUL character in a form field or query argument is refused with 400 before any view
     runs: no text we store can hold one (PostgreSQL refuses them), and none is ever meant."""
     for values in (request.args, request.form):
-        for _key, value in values.items(multi=True):
-            if "\x00" in value:
-                abort(400, "The request holds a NUL character, which no field accepts.")
+        for key, value in values.items(multi=True):
+            if "\x00" in value or "\x00" in key:
+                name = key.replace("\x00", "")[:40]
+                abort(400, f"{name}: the value holds a NUL character, which no field accepts.")
 
 
 def init_app(app: Flask) -> None:

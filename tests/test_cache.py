@@ -7,10 +7,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from app.cache import PageCache
+from app.cache import CacheVersion, PageCache
 from app.calls import services
 from app.db import db, utcnow
 
@@ -105,3 +106,41 @@ def test_entries_expire_when_their_first_call_ends() -> None:
     cache.get_or_build("schedule", "k", build, utcnow())
     cache.get_or_build("schedule", "k", build, ends + dt.timedelta(seconds=1))
     assert len(builds) == 2
+
+
+def _version(session: Session, topic: str) -> int:
+    query = sa.select(CacheVersion.version).where(CacheVersion.topic == topic)
+    return session.scalar(query) or 0
+
+
+def _add_series(session: Session, title: str) -> None:
+    data = services.SeriesInput(
+        title=title,
+        timezone="Europe/Brussels",
+        start_time="16:00",
+        rrule="FREQ=WEEKLY",
+        first_date=utcnow().date().isoformat(),
+    )
+    services.create_series(session, data)
+
+
+def test_a_transaction_bumps_once_whatever_its_savepoints(session: Session) -> None:
+    """As an import saves each file in a savepoint: a released savepoint's bump stays in the
+    transaction, so the next savepoint does not bump again."""
+    before = _version(session, "schedule")
+    for title in ("First", "Second"):
+        savepoint = session.begin_nested()
+        _add_series(session, title)
+        savepoint.commit()
+    session.commit()
+    assert _version(session, "schedule") == before + 1
+
+
+def test_a_bump_rolled_back_with_its_savepoint_is_made_again(session: Session) -> None:
+    before = _version(session, "schedule")
+    savepoint = session.begin_nested()
+    _add_series(session, "Refused")
+    savepoint.rollback()
+    _add_series(session, "Accepted")
+    session.commit()
+    assert _version(session, "schedule") == before + 1

@@ -27,12 +27,12 @@ from sqlalchemy.orm import Session, selectinload
 from app.calls.models import Call
 from app.calls.services import CallError, find_calls, find_series, get_call
 from app.db import db
-from app.taxonomy.services import RegionMatcher, find_region, region_matcher, slugify
+from app.taxonomy.services import RegionMatcher, slugify
 
 from . import files
 from .files import CallRef, FileError, NoteFile
 from .models import Note, NoteStatus
-from .services import NoteError, NoteInput, find_note, save_note
+from .services import NoteError, NoteInput, Tagging, find_note, save_note
 
 notes_cli = AppGroup("notes", help="Import and export notes as Markdown files.")
 
@@ -146,16 +146,19 @@ def call_reference(session: Session, call: Call) -> CallRef | None:
 def save_file(
     session: Session,
     note_file: NoteFile,
-    matcher: RegionMatcher,
+    tagging: Tagging | RegionMatcher,
     *,
     now: dt.datetime | None = None,
 ) -> tuple[Note, str]:
     """Create or change the note with the file's slug; returns it and "created", "changed" or
     "unchanged". Raises FileError naming the line at fault; the caller rolls back what the file
-    may have changed (import_files runs each file in a savepoint)."""
+    may have changed (import_files runs each file in a savepoint). A batch passes one Tagging to
+    every file (a region matcher alone, as `flask demo` passes, serves too)."""
+    if isinstance(tagging, RegionMatcher):
+        tagging = Tagging(session, tagging)
     for anchor, change in note_file.tags.items():
         for slug in change.get("regions", {}).get("add", []):
-            if find_region(session, slug) is None:
+            if slug not in tagging.regions_by_slug([slug]):
                 raise FileError(
                     f"tags.{anchor}.regions.add: there is no region {slug!r}",
                     note_file.line("tags", anchor, "regions", "add"),
@@ -178,7 +181,7 @@ def save_file(
         tag_overrides=note_file.tags,
     )
     try:
-        saved, changed = save_note(session, data, note=note, now=now, matcher=matcher)
+        saved, changed = save_note(session, data, note=note, now=now, tagging=tagging)
     except (NoteError, CallError) as exc:
         path = FIELD_KEYS.get(exc.field, ())
         raise FileError(str(exc), note_file.line(*path)) from None
@@ -206,9 +209,11 @@ class ImportResult:
 
 def import_files(session: Session, paths: Sequence[Path], *, dry_run: bool = False) -> ImportResult:
     """Save each file in a savepoint of its own (rolled back if the file fails, or always for a
-    dry run); the caller commits. One region matcher serves the whole batch."""
+    dry run); the caller commits. One Tagging (region matcher, regions, people) serves the
+    whole batch."""
     result = ImportResult()
-    matcher = region_matcher(session)
+    tagging = Tagging(session)
+    tagging.load_all_regions()
     slugs: dict[str, Path] = {}
     with click.progressbar(paths, label="Importing notes") as bar:
         for path in bar:
@@ -221,7 +226,7 @@ def import_files(session: Session, paths: Sequence[Path], *, dry_run: bool = Fal
                         note_file.line("slug"),
                     )
                 slugs[note_file.slug] = path
-                _, outcome = save_file(session, note_file, matcher)
+                _, outcome = save_file(session, note_file, tagging)
             except FileError as exc:
                 savepoint.rollback()
                 result.errors.append(f"{path}:{exc.line}: {exc}")

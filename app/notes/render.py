@@ -22,8 +22,14 @@ from markdown.extensions.toc import TocExtension
 from app.taxonomy.services import slugify
 
 BULLET = re.compile(
-    r"^(?P<indent>[ \t]*)(?P<marker>[•◦▪‣●○■·\-*+]|\d{1,3}[.)])[ \t]+(?P<text>\S.*)$"
+    r"^(?P<indent>[ \t]*)(?P<marker>[•◦▪‣●○■·\uf0b7\uf0a7\-*+]|\d{1,3}[.)])[ \t]+(?P<text>\S.*)$"
 )
+# Word's second- and third-level bullets, pasted as text: "o" and "§" then a tab. A letter "o"
+# or a "§" followed by one space is a bullet only where a list goes on ("  o Kenya" under a
+# bullet), so that "o relatório ..." or "§ 3 of the Act" stay text.
+WORD_BULLET = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[o§])(?P<gap>[ \t]+)(?P<text>\S.*)$")
+# Without indentation, Word's levels show only in the marker: "o" under "●", "§" under "o".
+WORD_LEVEL = {"o": 1, "§": 2, "\uf0a7": 2}
 TAG = re.compile(r"<[^>]*>")
 FENCE = re.compile(r"^[ \t]*(```|~~~)")
 INDENT = "    "
@@ -48,6 +54,16 @@ def _width(indent: str) -> int:
     return len(indent.replace("\t", INDENT))
 
 
+def bullet(line: str, in_list: bool = False) -> re.Match[str] | None:
+    """The bullet that `line` starts with, if any; `in_list`: the line before was in a list."""
+    match = BULLET.match(line)
+    if match is None:
+        match = WORD_BULLET.match(line)
+        if match and not ("\t" in match["gap"] or len(match["gap"]) > 1):
+            match = match if (in_list and match["indent"]) else None
+    return match
+
+
 def normalize(text: str) -> str:
     """Markdown with every bullet ("•", "-", "*", "1.") as a list item nested by indentation."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -62,16 +78,16 @@ def normalize(text: str) -> str:
         if in_fence:
             out.append(line)
             continue
-        match = BULLET.match(line)
+        match = bullet(line, bool(stack))
         if match and not line.lstrip().startswith(("---", "***", "* * *")):
-            width = _width(match["indent"])
+            width = _width(match["indent"]) + WORD_LEVEL.get(match["marker"], 0)
             while stack and width < stack[-1]:
                 stack.pop()
             if not stack or width > stack[-1]:
                 stack.append(width)
             previous = out[-1] if out else ""
             after_paragraph = previous.strip() and not previous.startswith(INDENT)
-            if len(stack) == 1 and after_paragraph and not BULLET.match(previous):
+            if len(stack) == 1 and after_paragraph and not bullet(previous):
                 out.append("")  # Markdown needs a blank line between a paragraph and a list
             marker = match["marker"]
             marker = marker if marker[0].isdigit() else "-"

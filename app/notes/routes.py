@@ -55,13 +55,13 @@ def list_notes() -> str:
 @bp.get("/notes/<slug>")
 def show_note(slug: str) -> Response:
     """A note, update by update, with region chips, speaker links and an anchor per update."""
-    note = visible_note(slug)
 
+    # The page cache is consulted first: a cached page costs no query. Only published notes
+    # reach it, as anonymous visitors are refused drafts (and the 404 is not cached); signed-in
+    # pages, drafts included, are always built.
     def build() -> tuple[str, None]:
-        return render_template("notes/note.html", note=note), None
+        return render_template("notes/note.html", note=visible_note(slug)), None
 
-    if not note.is_published:
-        return Response(build()[0], mimetype="text/html")
     return cached_html("notes", ("note", slug), build)
 
 

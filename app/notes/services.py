@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
 
@@ -26,7 +26,6 @@ from app.taxonomy.services import (
     HANDLE,
     RegionMatcher,
     descendant_ids,
-    ensure_people,
     find_handles,
     region_matcher,
     slugify,
@@ -34,7 +33,7 @@ from app.taxonomy.services import (
 
 from . import render
 from .models import Note, NoteRevision, NoteStatus, Update, update_regions, update_speakers
-from .split import Section, split
+from .split import Section, lead, names_regions, split
 
 LANGUAGES = ("en", "es", "fr", "pt", "ar", "id", "sw")
 MAX_BODY = 200_000
@@ -151,8 +150,13 @@ def save_note(
     base_revision: int | None = None,
     now: dt.datetime | None = None,
     matcher: RegionMatcher | None = None,
+    tagging: Tagging | None = None,
 ) -> tuple[Note, bool]:
-    """Create or change a note; returns (note, whether anything changed)."""
+    """Create or change a note; returns (note, whether anything changed).
+
+    A batch of saves (an import) passes one `tagging` to all of them, so that the region
+    matcher, the regions and the people are loaded once; a single save builds its own.
+    """
     now = now or utcnow()
     data = _check(session, data)
     if note is not None and base_revision is not None and base_revision != note.revision:
@@ -161,46 +165,46 @@ def save_note(
             base_revision,
             diff_bodies(note.body, data.body, f"revision {note.revision} (saved)", "your version"),
         )
-    is_new = note is None
     with session.no_autoflush:
         slug = note.slug if note is not None and not data.slug else None
         slug = slug or _unique_slug(session, data.slug or slugify(data.title), note)
-    if note is None:
-        note = Note(created_at=now, tag_overrides={}, slug=slug, revision=0)
-        session.add(note)
-    before = None if is_new else _snapshot(note)
-    note.title = data.title
-    note.body = data.body
-    note.status = data.status
-    note.language = data.language
-    note.call_id = data.call_id
-    note.recording_url = data.recording_url
+    fields = {
+        "title": data.title,
+        "body": data.body,
+        "status": data.status,
+        "language": data.language,
+        "call_id": data.call_id,
+        "recording_url": data.recording_url,
+        "slug": slug,
+    }
     if data.tag_overrides is not None:
-        note.tag_overrides = _clean_overrides(data.tag_overrides)
-    note.slug = slug
-    if before is not None and _snapshot(note) == before:
+        fields["tag_overrides"] = _clean_overrides(data.tag_overrides)
+    if note is None:
+        note = Note(created_at=now, tag_overrides={}, revision=0)
+        session.add(note)
+    elif (before := _snapshot(note)) == before | fields:
+        # Left untouched: a note merely set to its own values would count as changed in the
+        # session (flushed, re-indexed, its cached pages dropped) for nothing.
         return note, False
-    _record(session, note, author, now, matcher)
+    for name, value in fields.items():
+        setattr(note, name, value)
+    _record(session, note, author, now, tagging or Tagging(session, matcher))
     return note, True
 
 
 def _record(
-    session: Session,
-    note: Note,
-    author: User | None,
-    now: dt.datetime,
-    matcher: RegionMatcher | None,
+    session: Session, note: Note, author: User | None, now: dt.datetime, tagging: Tagging
 ) -> None:
-    """Render, split and tag the note as it now is, and keep a revision."""
+    """Render, split and tag the note as it now is, and keep a revision: one flush writes it
+    all (nothing is flushed halfway, so the note is inserted once, with its HTML)."""
     if note.status == NoteStatus.PUBLISHED and note.published_at is None:
         note.published_at = now
     note.updated_at = now
-    note.body_html = note.body_html or ""  # set from the updates below
     note.revision += 1
     if author is not None and note.author_id is None:
         note.author = author
-    session.flush()
-    build_updates(session, note, matcher or region_matcher(session))
+    with session.no_autoflush:
+        build_updates(session, note, tagging)
     note.body_html = note_html(note)
     snapshot = _snapshot(note)
     session.add(
@@ -266,57 +270,130 @@ class Tagged:
 
 def tag_sections(text: str, matcher: RegionMatcher) -> list[Tagged]:
     """Split `text` and find each section's regions (strong from its title, suggested from
-    countries in its body) and speakers (@handles anywhere in it)."""
+    countries in its body) and speakers (@handles anywhere in it).
+
+    A heading or label that names no region reports on the region of the heading it sits
+    under, and one that names no one has that heading's speakers ("## Africa (@amina)" /
+    "### Land campaign"), when that heading is a region's (or only groups sub-headings).
+    """
     tagged = []
     anchors: set[str] = set()
-    for section in split(text, matcher.lookup):
+    for section in split(text, matcher.names):
         base = slugify(HANDLE.sub("", section.title)) if section.title else "introduction"
         anchor, number = base, 2
         while anchor in anchors:
             anchor, number = f"{base}-{number}", number + 1
         anchors.add(anchor)
-        strong = matcher.find(section.title) if section.title else []
-        for lead in section.region_leads:
-            strong += [rid for rid in matcher.find(lead) if rid not in strong]
+        strong, handles = _title_tags(section, matcher)
+        for bullet in section.region_leads:
+            found = matcher.names(bullet) or matcher.find(bullet)
+            strong += [rid for rid in found if rid not in strong]
         suggested = [
             region_id
             for region_id in matcher.find(section.body)
             if region_id in matcher.country_ids and region_id not in strong
         ]
-        handles = find_handles(f"{section.title}\n{section.body}")
+        handles = list(dict.fromkeys([*handles, *find_handles(section.body)]))
         tagged.append(Tagged(section, anchor, strong, suggested, handles))
     return tagged
 
 
-def build_updates(session: Session, note: Note, matcher: RegionMatcher) -> None:
+def _title_tags(section: Section, matcher: RegionMatcher) -> tuple[list[int], list[str]]:
+    """The regions and speakers a section's title gives it, or failing that its heading's."""
+    title = section.title
+    regions = list(dict.fromkeys([*matcher.names(lead(title)), *matcher.find(title)]))
+    handles = find_handles(title)
+    parent = section.parent
+    if (
+        parent is not None
+        and (not regions or not handles)
+        and (parent.is_empty or names_regions(parent.title, matcher.names))
+    ):
+        parent_regions, parent_handles = _title_tags(parent, matcher)
+        regions = regions or parent_regions
+        handles = handles or parent_handles
+    return regions, handles
+
+
+class Tagging:
+    """The region matcher, and the regions and people that tags point to, loaded as saving
+    needs them and kept for the next save: an import loads each region and person once.
+
+    People are created here, without a flush, on first sight of their handle. A person created
+    in a savepoint that was rolled back has left the session; it is then created again.
+    """
+
+    def __init__(self, session: Session, matcher: RegionMatcher | None = None) -> None:
+        self.session = session
+        self._matcher = matcher
+        self._regions: dict[int, Region] = {}
+        self._region_slugs: dict[str, Region] = {}
+        self._people: dict[str, Person] = {}
+
+    @property
+    def matcher(self) -> RegionMatcher:
+        if self._matcher is None:
+            self._matcher = region_matcher(self.session)
+        return self._matcher
+
+    def regions(self, ids: Iterable[int]) -> dict[int, Region]:
+        missing = {rid for rid in ids if rid not in self._regions}
+        if missing:
+            self._keep(self.session.scalars(sa.select(Region).where(Region.id.in_(missing))))
+        return self._regions
+
+    def regions_by_slug(self, slugs: Iterable[str]) -> dict[str, Region]:
+        missing = {slug for slug in slugs if slug not in self._region_slugs}
+        if missing:
+            self._keep(self.session.scalars(sa.select(Region).where(Region.slug.in_(missing))))
+        return self._region_slugs
+
+    def load_all_regions(self) -> None:
+        """Load the whole region tree at once (a few hundred rows): a batch of notes names
+        most of it, one region at a time."""
+        self._keep(self.session.scalars(sa.select(Region)))
+
+    def _keep(self, regions: Iterable[Region]) -> None:
+        for region in regions:
+            self._regions[region.id] = region
+            self._region_slugs[region.slug] = region
+
+    def people(self, handles: Iterable[str]) -> dict[str, Person]:
+        """The Person for each handle (lower-cased), created on first sight."""
+        session, known = self.session, self._people
+        wanted = {handle.lower() for handle in handles}
+        missing = {h for h in wanted if h not in known or known[h] not in session}
+        if not missing:
+            return known
+        query = sa.select(Person).where(Person.handle.in_(missing))
+        found = {person.handle: person for person in session.scalars(query)}
+        for handle in sorted(missing):
+            if handle not in found:
+                found[handle] = Person(handle=handle)
+                session.add(found[handle])
+        known.update(found)
+        return known
+
+
+def build_updates(session: Session, note: Note, tagging: Tagging) -> None:
     """Replace the note's updates by those of its current text, keeping ids per anchor and
-    applying the editors' corrections."""
+    applying the editors' corrections. Flushes nothing: the caller flushes once."""
     existing = {update.anchor: update for update in note.updates}
-    tagged = tag_sections(note.body, matcher)
+    tagged = tag_sections(note.body, tagging.matcher)
     handles = {handle for t in tagged for handle in t.handles}
     overrides = note.tag_overrides or {}
     for change in overrides.values():
         handles |= set(change.get("speakers", {}).get("add", []))
-    people = ensure_people(session, handles)
-    slugs = {
+    people = tagging.people(handles)
+    regions_by_slug = tagging.regions_by_slug(
         slug for change in overrides.values() for slug in change.get("regions", {}).get("add", [])
-    }
-    regions_by_slug = (
-        {r.slug: r for r in session.scalars(sa.select(Region).where(Region.slug.in_(slugs)))}
-        if slugs
-        else {}
     )
-    region_ids = {rid for t in tagged for rid in t.region_ids}
-    regions_by_id = (
-        {r.id: r for r in session.scalars(sa.select(Region).where(Region.id.in_(region_ids)))}
-        if region_ids
-        else {}
-    )
+    regions_by_id = tagging.regions(rid for t in tagged for rid in t.region_ids)
     kept = []
     for position, item in enumerate(tagged):
         update = existing.pop(item.anchor, None)
         if update is None:
-            update = Update(note=note, anchor=item.anchor)
+            update = Update(anchor=item.anchor)
             session.add(update)  # backrefs no longer cascade new objects into the session
         update.position = position
         update.title = item.section.title[:300]
@@ -344,7 +421,6 @@ def build_updates(session: Session, note: Note, matcher: RegionMatcher) -> None:
     for update in existing.values():
         session.delete(update)
     note.updates = kept
-    session.flush()
 
 
 def set_update_tags(

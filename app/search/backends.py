@@ -68,6 +68,9 @@ class Backend(Protocol):
     def search(
         self, session: Session, plan: Plan, sort: str, limit: int, offset: int
     ) -> list[Hit]: ...
+    def facet_counts(
+        self, session: Session, plan: Plan, region_ids: Sequence[int]
+    ) -> tuple[dict[int, int], dict[int, int]]: ...
 
 
 def for_session(session: Session) -> Backend:
@@ -120,6 +123,15 @@ def fts_expression(plan: Plan) -> str | None:
     if plan.excluded:
         expression = f"({expression}) NOT ({TEXT_COLUMNS} : {_fts_any(plan.excluded)})"
     return expression
+
+
+def _fts_days(plan: Plan) -> tuple[str, dict[str, Any]]:
+    """The plan's dates as a condition on an FTS5 query's rowid. Reading the `day` column would
+    read each match's whole stored row (its text too); search_documents has the days indexed."""
+    days, params = _day_conditions(plan, "day")
+    if not days:
+        return "", {}
+    return f" AND rowid IN (SELECT update_id FROM search_documents WHERE 1 = 1{days})", params
 
 
 def _day_conditions(plan: Plan, column: str) -> tuple[str, dict[str, Any]]:
@@ -203,13 +215,36 @@ class SQLiteBackend:
             days, params = _day_conditions(plan, "day")
             sql = f"SELECT count(*) FROM search_documents WHERE 1 = 1{days}"
             return session.execute(sa.text(sql), params).scalar_one()
-        days, params = _day_conditions(plan, "day")
+        days, params = _fts_days(plan)
         sql = f"SELECT count(*) FROM search_fts WHERE search_fts MATCH :match{days}"
         return session.execute(sa.text(sql), {"match": expression, **params}).scalar_one()
+
+    def facet_counts(
+        self, session: Session, plan: Plan, region_ids: Sequence[int]
+    ) -> tuple[dict[int, int], dict[int, int]]:
+        """Matches by region, one FTS5 count each (a region is a `keys` token, so this is a
+        merge of two posting lists); by year, one grouped query over search_documents."""
+        by_region = {
+            region_id: self.count(session, plan.narrowed(region_ids=[region_id]))
+            for region_id in region_ids
+        }
+        expression = fts_expression(plan)
+        days, params = _day_conditions(plan, "day")
+        if expression is not None:
+            days += " AND update_id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :match)"
+            params["match"] = expression
+        sql = (
+            "SELECT CAST(substr(day, 1, 4) AS INTEGER), count(*) FROM search_documents"
+            f" WHERE 1 = 1{days} GROUP BY 1"
+        )
+        by_year = {year: count for year, count in session.execute(sa.text(sql), params)}
+        return by_region, by_year
 
     def search(self, session: Session, plan: Plan, sort: str, limit: int, offset: int) -> list[Hit]:
         expression = fts_expression(plan)
         days, params = _day_conditions(plan, "day")
+        if expression is not None:
+            days, params = _fts_days(plan)
         params |= {"limit": limit, "offset": offset, "start": MARK_START, "end": MARK_END}
         by_date = "day DESC, rowid DESC"
         if expression is None:
@@ -222,15 +257,28 @@ class SQLiteBackend:
             rows = session.execute(sa.text(sql), params).all()
             return [Hit(row[0], row[1], _shortened(row[2])) for row in rows]
         params["match"] = expression
-        order = "rank" if sort == "relevance" and plan.clauses else by_date
-        # The page's rows first (ranked on the `rank` column), then snippets for them alone.
-        sql = (
-            "SELECT rowid, highlight(search_fts, 0, :start, :end),"
+        columns = (
+            "rowid, highlight(search_fts, 0, :start, :end),"
             f" snippet(search_fts, 1, :start, :end, '…', {SNIPPET_WORDS})"
-            " FROM search_fts WHERE search_fts MATCH :match AND rowid IN ("
-            f"SELECT rowid FROM search_fts WHERE search_fts MATCH :match{days}"
-            f" ORDER BY {order} LIMIT :limit OFFSET :offset) ORDER BY {order}"
         )
+        if sort == "relevance" and plan.clauses:
+            # FTS5 sorts by its `rank` column itself and stops after the page: the highlights
+            # and snippets are made for the page's rows alone.
+            sql = (
+                f"SELECT {columns} FROM search_fts WHERE search_fts MATCH :match{days}"
+                " ORDER BY rank LIMIT :limit OFFSET :offset"
+            )
+        else:
+            # By date: the page's ids through search_documents' (day, update_id) index, then
+            # highlights and snippets for them alone.
+            dates, _ = _day_conditions(plan, "day")
+            sql = (
+                f"SELECT {columns} FROM search_fts WHERE search_fts MATCH :match AND rowid IN ("
+                "SELECT update_id FROM search_documents WHERE update_id IN (SELECT rowid FROM"
+                f" search_fts WHERE search_fts MATCH :match){dates}"
+                " ORDER BY day DESC, update_id DESC LIMIT :limit OFFSET :offset)"
+                f" ORDER BY {by_date}"
+            )
         rows = session.execute(sa.text(sql), params).all()
         return [Hit(row[0], row[1], row[2]) for row in rows]
 
@@ -243,19 +291,33 @@ def _shortened(text: str, words: int = SNIPPET_WORDS) -> str:
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
 CONFIG = "convene"
+# PostgreSQL's parser reads "<script>" or "<b>" in the text as markup: it indexes no word of it
+# and ts_headline drops it. Stored with these stand-ins instead, it stays text, put back after.
+_ANGLES = str.maketrans({"<": "\ue002", ">": "\ue003"})
+_ANGLES_BACK = str.maketrans({"\ue002": "<", "\ue003": ">"})
 
 
-def websearch_text(plan: Plan) -> str:
-    """The plan's words in websearch_to_tsquery's syntax, rebuilt from parsed terms: only word
-    characters, phrases in quotes, `or` between alternatives, `-` before exclusions."""
+def _angles_hidden(document: Document) -> dict[str, Any]:
+    row = dataclasses.asdict(document)
+    return {k: v.translate(_ANGLES) if isinstance(v, str) else v for k, v in row.items()}
+
+
+def _pg_hit(row: Any, snippet: str) -> Hit:
+    return Hit(row[0], row[1].translate(_ANGLES_BACK), snippet.translate(_ANGLES_BACK))
+
+
+def tsquery_text(plan: Plan) -> str:
+    """The plan's words in to_tsquery's syntax, rebuilt from parsed terms: only word characters,
+    each quoted, `<->` between a phrase's words, `|` within a clause, `&` between clauses (in
+    parentheses: websearch_to_tsquery's `or` binds looser than the `and` between words, so
+    "Recife OR Nairobi paralegal" would find everything about Recife), `!` before exclusions."""
 
     def term_text(term: Term) -> str:
-        words = " ".join(term.words)
-        return f'"{words}"' if term.phrase or words in ("or", "and") else words
+        return "(" + " <-> ".join(f"'{word}'" for word in term.words) + ")"
 
-    parts = [" or ".join(term_text(term) for term in clause) for clause in plan.clauses]
-    parts += [f"-{term_text(term)}" for term in plan.excluded]
-    return " ".join(parts)
+    parts = ["(" + " | ".join(map(term_text, clause)) + ")" for clause in plan.clauses]
+    parts += [f"!{term_text(term)}" for term in plan.excluded]
+    return " & ".join(parts)
 
 
 class PostgresBackend:
@@ -276,7 +338,7 @@ class PostgresBackend:
                 f" || setweight(to_tsvector('{CONFIG}', :people || ' ' || :places), 'B')"
                 f" || setweight(to_tsvector('{CONFIG}', :body), 'D'))"
             ),
-            [dataclasses.asdict(d) for d in documents],
+            [_angles_hidden(d) for d in documents],
         )
 
     def remove_notes(self, session: Session, note_ids: Sequence[int]) -> None:
@@ -291,9 +353,9 @@ class PostgresBackend:
     @staticmethod
     def _where(plan: Plan) -> tuple[str, dict[str, Any]]:
         conditions, params = ["true"], {}
-        text = websearch_text(plan)
+        text = tsquery_text(plan)
         if text:
-            conditions.append(f"tsv @@ websearch_to_tsquery('{CONFIG}', :query)")
+            conditions.append(f"tsv @@ to_tsquery('{CONFIG}', :query)")
             params["query"] = text
         for column, ids in (
             ("region_ids", plan.region_ids),
@@ -319,6 +381,26 @@ class PostgresBackend:
         sql = f"SELECT count(*) FROM search_documents WHERE {where}"
         return session.execute(sa.text(sql), params).scalar_one()
 
+    def facet_counts(
+        self, session: Session, plan: Plan, region_ids: Sequence[int]
+    ) -> tuple[dict[int, int], dict[int, int]]:
+        """Matches by region and by year from one pass over the matches: `region_ids` holds
+        each update's regions and the regions above them, once each."""
+        where, params = self._where(plan)
+        params["facet_regions"] = list(region_ids)
+        sql = (
+            f"WITH matched AS MATERIALIZED (SELECT day, region_ids FROM search_documents"
+            f" WHERE {where})"
+            " SELECT 'region', r.id, count(*) FROM matched, unnest(matched.region_ids) AS r(id)"
+            " WHERE r.id = ANY(CAST(:facet_regions AS integer[])) GROUP BY r.id"
+            " UNION ALL SELECT 'year', CAST(extract(year FROM day) AS integer), count(*)"
+            " FROM matched GROUP BY 2"
+        )
+        counts: dict[str, dict[int, int]] = {"region": {}, "year": {}}
+        for kind, key, count in session.execute(sa.text(sql), params):
+            counts[kind][key] = count
+        return counts["region"], counts["year"]
+
     def search(self, session: Session, plan: Plan, sort: str, limit: int, offset: int) -> list[Hit]:
         where, params = self._where(plan)
         params |= {"limit": limit, "offset": offset}
@@ -328,7 +410,7 @@ class PostgresBackend:
                 f" WHERE {where} ORDER BY day DESC, update_id DESC LIMIT :limit OFFSET :offset"
             )
             rows = session.execute(sa.text(sql), params).all()
-            return [Hit(row[0], row[1], _shortened(row[2])) for row in rows]
+            return [_pg_hit(row, _shortened(row[2])) for row in rows]
         options = (
             f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, MinWords=12,"
             ' MaxFragments=2, FragmentDelimiter=" … "'
@@ -336,7 +418,7 @@ class PostgresBackend:
         params["options"] = options
         params["title_options"] = f"StartSel={MARK_START}, StopSel={MARK_END}, HighlightAll=true"
         if sort == "relevance":
-            rank = "ts_rank(tsv, websearch_to_tsquery('convene', :query))"
+            rank = "ts_rank(tsv, to_tsquery('convene', :query))"
             inner_order, outer_order = (
                 f"{rank} DESC, update_id DESC",
                 "page.score DESC, d.update_id DESC",
@@ -346,15 +428,15 @@ class PostgresBackend:
             inner_order, outer_order = "day DESC, update_id DESC", "d.day DESC, d.update_id DESC"
         sql = (
             "SELECT d.update_id,"
-            f" ts_headline('{CONFIG}', d.title, websearch_to_tsquery('{CONFIG}', :query),"
+            f" ts_headline('{CONFIG}', d.title, to_tsquery('{CONFIG}', :query),"
             " :title_options),"
-            f" ts_headline('{CONFIG}', d.body, websearch_to_tsquery('{CONFIG}', :query), :options)"
+            f" ts_headline('{CONFIG}', d.body, to_tsquery('{CONFIG}', :query), :options)"
             f" FROM (SELECT update_id, {rank} AS score FROM search_documents WHERE {where}"
             f" ORDER BY {inner_order} LIMIT :limit OFFSET :offset) AS page"
             f" JOIN search_documents d ON d.update_id = page.update_id ORDER BY {outer_order}"
         )
         rows = session.execute(sa.text(sql), params).all()
-        return [Hit(row[0], row[1], row[2]) for row in rows]
+        return [_pg_hit(row, row[2]) for row in rows]
 
 
 SQLITE = SQLiteBackend()

@@ -61,7 +61,10 @@ class RegionTree:
     """Every region's parent, read once, to find the regions above a tagged one."""
 
     def __init__(self, session: Session) -> None:
-        self.parents = dict(session.execute(sa.select(Region.id, Region.parent_id)).tuples().all())
+        self.parents = {
+            region_id: parent_id
+            for region_id, parent_id in session.execute(sa.select(Region.id, Region.parent_id))
+        }
 
     def with_ancestors(self, ids: Iterable[int]) -> list[int]:
         found: dict[int, None] = {}
@@ -226,6 +229,8 @@ def _record_touched_notes(session: Session, flush_context: Any) -> None:
 
 @event.listens_for(orm.Session, "before_commit")
 def _reindex_before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the notes it touched are indexed when the transaction commits
     session.flush()
     pending = session.info.pop(PENDING, None)
     if pending:
@@ -233,6 +238,9 @@ def _reindex_before_commit(session: Session) -> None:
         session.flush()
 
 
-@event.listens_for(orm.Session, "after_rollback")
-def _forget_touched_notes(session: Session) -> None:
-    session.info.pop(PENDING, None)
+@event.listens_for(orm.Session, "after_transaction_end")
+def _forget_touched_notes(session: Session, transaction: orm.SessionTransaction) -> None:
+    # Only when the whole transaction ends: notes touched in a savepoint that was rolled back
+    # are simply indexed again from what is stored.
+    if transaction.parent is None:
+        session.info.pop(PENDING, None)

@@ -15,11 +15,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from markupsafe import Markup, escape
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
 from app.calls.models import Call, Series
 from app.notes.models import Note, Update
-from app.taxonomy.models import Person, Region
+from app.taxonomy.models import Person, Region, RegionAlias
+from app.taxonomy.services import slugify
 
 from . import backends, query
 from .backends import MARK_END, MARK_START, Plan
@@ -119,13 +120,16 @@ def parse_request(request: SearchRequest) -> Query:
         raise QueryError("The start date comes after the end date.", "after")
     if parsed.excluded and not parsed.has_text and not parsed.has_filters:
         raise QueryError("Add a word to search for: a search cannot hold only exclusions.")
+    if request.text.strip() and not parsed.has_text and not parsed.has_filters:
+        # Punctuation or a lone OR: searching for nothing would list every update.
+        raise QueryError("Add a word to search for: the search holds no words.")
     return parsed
 
 
 def _resolve(session: Session, parsed: Query) -> tuple[Plan, list[Region], list[Person]]:
     regions = []
     for slug in parsed.regions:
-        region = session.scalar(sa.select(Region).where(Region.slug == slug))
+        region = find_region(session, slug)
         if region is None:
             raise QueryError(f"There is no region {slug!r}.", "region")
         regions.append(region)
@@ -153,6 +157,19 @@ def _resolve(session: Session, parsed: Query) -> tuple[Plan, list[Region], list[
         before=parsed.before,
     )
     return plan, regions, people
+
+
+def find_region(session: Session, slug: str) -> Region | None:
+    """The region with this slug, else the one with an alias of which it is the slug: the
+    coalition renamed some M49 regions, and "region:eastern-africa" still means Kenya's."""
+    region = session.scalar(sa.select(Region).where(Region.slug == slug))
+    if region is not None:
+        return region
+    # A slug's hyphens stand for spaces or punctuation; slugs hold no other LIKE wildcards.
+    aliases = session.scalars(
+        sa.select(RegionAlias).where(RegionAlias.normalized.like(slug.replace("-", "_")))
+    )
+    return next((alias.region for alias in aliases if slugify(alias.normalized) == slug), None)
 
 
 def search(session: Session, request: SearchRequest) -> SearchResults:
@@ -185,8 +202,7 @@ def search(session: Session, request: SearchRequest) -> SearchResults:
         speakers=people,
     )
     if request.facets and total:
-        found.region_facets = _region_facets(session, backend, plan, regions)
-        found.year_facets = _year_facets(session, backend, plan)
+        found.region_facets, found.year_facets = _facets(session, backend, plan, regions)
     return found
 
 
@@ -198,16 +214,26 @@ def speakers(session: Session, limit: int = 2000) -> list[Person]:
 def _load_updates(session: Session, ids: list[int]) -> dict[int, Update]:
     if not ids:
         return {}
+    # One query for the updates with their notes, calls and series (many-to-one, joined), two
+    # for their regions and speakers. The Markdown and HTML bodies, large and not shown in
+    # results, are loaded only if something reads them.
     query_ = (
         sa.select(Update)
         .where(Update.id.in_(ids))
         .options(
+            defer(Update.body),
+            defer(Update.body_html),
+            defer(Update.text),
+            joinedload(Update.note).options(
+                defer(Note.body),
+                defer(Note.body_html),
+                joinedload(Note.call).joinedload(Call.series),
+            ),
             selectinload(Update.regions),
             selectinload(Update.speakers),
-            selectinload(Update.note).selectinload(Note.call).selectinload(Call.series),
         )
     )
-    return {update.id: update for update in session.scalars(query_)}
+    return {update.id: update for update in session.scalars(query_).unique()}
 
 
 def facet_regions(session: Session, chosen: list[Region]) -> list[Region]:
@@ -223,36 +249,36 @@ def facet_regions(session: Session, chosen: list[Region]) -> list[Region]:
     return list(session.scalars(query_))
 
 
-def _region_facets(
+def _facets(
     session: Session, backend: backends.Backend, plan: Plan, chosen: list[Region]
-) -> list[Facet]:
-    facets = []
-    for region in facet_regions(session, chosen):
-        count = backend.count(session, plan.narrowed(region_ids=[region.id]))
-        if count:
-            facets.append(Facet(region.slug, region.name, count))
-    return sorted(facets, key=lambda facet: (-facet.count, facet.label))
-
-
-def _year_facets(session: Session, backend: backends.Backend, plan: Plan) -> list[Facet]:
+) -> tuple[list[Facet], list[Facet]]:
+    """Counts by region (those `facet_regions` gives) and by year (the last FACET_YEARS years
+    of the index), leaving out zeros; the backend counts them all at once."""
+    regions = facet_regions(session, chosen)
     first, last = _day_range(session)
-    if first is None or last is None:
-        return []
-    facets = []
-    for year in range(last.year, max(first.year, last.year - FACET_YEARS + 1) - 1, -1):
-        start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
-        if (plan.after and plan.after > end) or (plan.before and plan.before < start):
-            continue
-        after = max(start, plan.after) if plan.after else start
-        before = min(end, plan.before) if plan.before else end
-        count = backend.count(session, plan.narrowed(after=after, before=before))
-        if count:
-            facets.append(Facet(str(year), str(year), count))
-    return facets
+    years: list[int] = []
+    if first is not None and last is not None:
+        years = list(range(last.year, max(first.year, last.year - FACET_YEARS + 1) - 1, -1))
+    by_region, by_year = backend.facet_counts(session, plan, [region.id for region in regions])
+    region_facets = [
+        Facet(region.slug, region.name, by_region[region.id])
+        for region in regions
+        if by_region.get(region.id)
+    ]
+    year_facets = [
+        Facet(str(year), str(year), by_year[year]) for year in years if by_year.get(year)
+    ]
+    return sorted(region_facets, key=lambda facet: (-facet.count, facet.label)), year_facets
 
 
 def _day_range(session: Session) -> tuple[dt.date | None, dt.date | None]:
-    row = session.execute(sa.text("SELECT min(day), max(day) FROM search_documents")).one()
+    # Two subqueries: each reads one end of the day index; min and max together would scan it.
+    row = session.execute(
+        sa.text(
+            "SELECT (SELECT min(day) FROM search_documents),"
+            " (SELECT max(day) FROM search_documents)"
+        )
+    ).one()
     return _as_date(row[0]), _as_date(row[1])
 
 

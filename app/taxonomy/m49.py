@@ -2,8 +2,9 @@
 
 Countries and the M49 sub-region each belongs to come from country_converter's table (read as
 a plain TSV file; its pandas API is not needed). The tree above the sub-regions is the M49
-standard's own grouping, keyed by M49 codes. Names and aliases in English, Spanish and French come
-from CLDR through Babel, so "Kenia", "Afrique de l'Ouest" and "Latinoamérica" are recognised too.
+standard's own grouping, keyed by M49 codes. Names and aliases in English, Spanish, French and
+Portuguese come from CLDR through Babel, so "Kenia", "Afrique de l'Ouest", "Latinoamérica" and
+"Moçambique" are recognised too.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from functools import cache
 
 from babel import Locale
 
-ALIAS_LOCALES = ("en", "es", "fr")
+ALIAS_LOCALES = ("en", "es", "fr", "pt")
 
 # (M49 code, English name, parent code); the world is "001".
 M49_GROUPS: tuple[tuple[str, str, str | None], ...] = (
@@ -56,7 +57,10 @@ M49_GROUPS: tuple[tuple[str, str, str | None], ...] = (
 
 # The coalition's names: a display name replacing the M49 one, and extra aliases.
 COALITION_NAMES: dict[str, tuple[str | None, tuple[str, ...]]] = {
-    "001": ("Global", ("World", "Worldwide", "International", "Global updates")),
+    "001": (
+        "Global",
+        ("World", "Worldwide", "International", "Global updates", "International updates"),
+    ),
     "419": (
         "Latin America",
         ("LatAm", "LATAM", "América Latina", "Latin America and the Caribbean", "LAC"),
@@ -77,13 +81,28 @@ COALITION_NAMES: dict[str, tuple[str | None, tuple[str, ...]]] = {
 
 # Short forms of country names that CLDR and the table do not give.
 COUNTRY_ALIASES: dict[str, tuple[str, ...]] = {
-    "US": ("USA", "U.S.", "United States of America"),
+    "US": ("US", "USA", "U.S.", "United States of America", "EUA", "EEUU", "EE. UU."),
     "GB": ("UK", "U.K.", "Britain", "Great Britain"),
-    "CD": ("DRC", "DR Congo", "Democratic Republic of the Congo"),
+    "CD": (
+        "DRC",
+        "DR Congo",
+        "Democratic Republic of the Congo",
+        "RDC",  # French, Spanish and Portuguese
+        "RD Congo",
+        "République démocratique du Congo",
+        "República Democrática do Congo",
+    ),
+    "LA": ("Lao PDR",),
+    "PG": ("PNG",),
     "CG": ("Republic of the Congo", "Congo-Brazzaville"),
     "CI": ("Côte d'Ivoire", "Cote d'Ivoire", "Ivory Coast"),
     "AE": ("UAE",),
 }
+
+# Names that also begin the names of organisations ("World Bank", "International Legal
+# Foundation") or common phrases ("tout le monde", "todo el mundo"): they name a region only as a
+# whole title ("World:", "## International").
+TITLE_ONLY = ("World", "Worldwide", "International", "Internacional", "Monde", "Mundo")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,11 +114,15 @@ class RegionSeed:
     aliases: tuple[str, ...]
 
 
+# CLDR names that are also everyday words in notes: Portuguese "reunião" is a meeting.
+NOT_NAMES = frozenset({"Reunião"})
+
+
 def _babel_names(code: str) -> set[str]:
     names = set()
     for locale in ALIAS_LOCALES:
         name = Locale.parse(locale).territories.get(code)
-        if name:
+        if name and name not in NOT_NAMES:
             names.add(name)
     return names
 

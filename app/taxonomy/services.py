@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -160,59 +162,184 @@ def seed_regions(session: Session) -> int:
     return added
 
 
+TOKEN = re.compile(r"(\w+)|[^\w\s]")
+# Words that join region names in a list ("Kenya and Uganda", "Guiné-Bissau e Cabo Verde"), and
+# articles that may precede a name ("the Philippines", "The Gambia", "l'Ouganda").
+CONNECTORS = frozenset({"and", "et", "y", "e", "&", "/", ",", "+"})
+ARTICLES = frozenset({"the", "le", "la", "les", "l", "'", "el", "los", "las", "o", "os", "a", "as"})
+JOINERS = CONNECTORS | ARTICLES
+STRIP = " \t:;,.-–—"
+
+
+class Token(NamedTuple):
+    text: str
+    folded: str  # as `normalize` makes it
+    start: int
+    end: int
+    is_word: bool
+
+
+@functools.lru_cache(maxsize=65536)
+def _fold(token: str) -> str:
+    return normalize(token)
+
+
+def tokenize(text: str) -> list[Token]:
+    """The words and punctuation marks of `text`, each also case- and accent-folded."""
+    text = text.replace("’", "'")
+    return [
+        Token(match[0], _fold(match[0]), match.start(), match.end(), match[1] is not None)
+        for match in TOKEN.finditer(text)
+    ]
+
+
+class _Names:
+    """Names as tuples of tokens, with every prefix, so that a scan stops as soon as no longer
+    name can match."""
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[str, ...], int] = {}
+        self.prefixes: set[tuple[str, ...]] = set()
+
+    def add(self, key: tuple[str, ...], region_id: int) -> None:
+        if key and key not in self.ids:
+            self.ids[key] = region_id
+            self.prefixes.update(key[:n] for n in range(1, len(key)))
+
+
 class RegionMatcher:
     """Finds region names and aliases in text, longest first, as whole words.
 
     Matching ignores case and accents, except for all-capital aliases of up to three letters
     ("UK", "DRC", "LAC"), which must appear in capitals: "us" in a sentence is not a country.
+    Names that also begin the names of organisations ("World Bank", "International Legal
+    Foundation") name a region only as a whole title (`m49.TITLE_ONLY`).
+
+    The text is split into words once; each word starts a lookup of ever longer runs of words
+    in a dictionary of names (one regular expression of ~900 names was far slower).
     """
 
     def __init__(self, names: Iterable[tuple[str, int]], country_ids: Iterable[int] = ()) -> None:
         self.country_ids = set(country_ids)
-        folded: dict[str, int] = {}
-        exact: dict[str, int] = {}
+        self.exact = _Names()  # by the words as written
+        self.folded = _Names()  # by the folded words
         for name, region_id in names:
+            tokens = tokenize(name)
             if name.isupper() and len(name.replace(".", "")) <= 3:
-                exact.setdefault(name, region_id)
+                self.exact.add(tuple(t.text for t in tokens), region_id)
             else:
-                folded.setdefault(normalize(name), region_id)
-        self.folded = folded
-        self.exact = exact
-        self._folded_re = self._compile(folded, re.IGNORECASE)
-        self._exact_re = self._compile(exact, 0)
+                self.folded.add(tuple(t.folded for t in tokens), region_id)
+        self.title_only = {tuple(t.folded for t in tokenize(name)) for name in m49.TITLE_ONLY}
+
+    def _match_at(
+        self, tokens: list[Token], start: int, *, title_only: bool = False
+    ) -> tuple[int, int] | None:
+        """(region id, number of tokens) of the longest name starting at token `start`."""
+        best = None
+        for names, form in ((self.exact, "text"), (self.folded, "folded")):
+            key: tuple[str, ...] = ()
+            for index in range(start, len(tokens)):
+                key += (getattr(tokens[index], form),)
+                region_id = names.ids.get(key)
+                if (
+                    region_id is not None
+                    and (best is None or len(key) > best[1])
+                    and (title_only or key not in self.title_only)
+                    and self._bounded(tokens, start, index + 1)
+                ):
+                    best = (region_id, len(key))
+                if key not in names.prefixes:
+                    break
+        return best
 
     @staticmethod
-    def _compile(names: dict[str, int], flags: int) -> re.Pattern[str] | None:
-        if not names:
-            return None
-        alternatives = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
-        # Whole words; a possessive "'s" may follow ("Kenya's"), other apostrophes may not.
-        return re.compile(rf"(?<![\w'])(?:{alternatives})(?!\w|'(?!s\b))", flags)
+    def _bounded(tokens: list[Token], start: int, end: int) -> bool:
+        """Whether tokens[start:end] stand as whole words: not glued to a word before or after,
+        nor to an "@" (a handle, an e-mail address), and followed by an apostrophe only as a
+        possessive "'s" ("Kenya's")."""
+        first, last = tokens[start], tokens[end - 1]
+        before = tokens[start - 1] if start else None
+        if (
+            before
+            and before.end == first.start
+            and (before.text == "@" or (before.is_word and not first.is_word))
+        ):
+            return False
+        if end < len(tokens) and tokens[end].start == last.end:
+            after = tokens[end]
+            if after.text == "@" or (after.is_word and not last.is_word):
+                return False
+            if after.text == "'" and end + 1 < len(tokens):
+                word = tokens[end + 1]
+                if word.start == after.end and word.is_word and word.folded != "s":
+                    return False
+        return True
+
+    def _scan(self, tokens: list[Token]) -> Iterator[tuple[int, int, int]]:
+        """(first token, number of tokens, region id) of each name in `tokens`, in order.
+
+        Words that share the ending of the name after them count as names of their own: "East
+        and Southern Africa" names East Africa and Southern Africa.
+        """
+        index = 0
+        while index < len(tokens):
+            match = self._match_at(tokens, index)
+            if match is not None:
+                yield index, match[1], match[0]
+                index += match[1]
+                continue
+            yield from self._shared_ending(tokens, index)
+            index += 1
+
+    def _shared_ending(self, tokens: list[Token], index: int) -> Iterator[tuple[int, int, int]]:
+        """For "East" in "East, West and Southern Africa": East Africa."""
+        position = index
+        while position + 2 < len(tokens):
+            word, joiner = tokens[position], tokens[position + 1]
+            if not word.is_word or joiner.folded not in CONNECTORS:
+                return
+            position += 2
+            match = self._match_at(tokens, position)
+            if match is not None:
+                if match[1] > 1:
+                    ending = tuple(t.folded for t in tokens[position + 1 : position + match[1]])
+                    region_id = self.folded.ids.get((tokens[index].folded, *ending))
+                    if region_id is not None:
+                        yield index, 1, region_id
+                return
 
     def find(self, text: str) -> list[int]:
         """Region ids mentioned in `text`, in order of first mention."""
-        hits: list[tuple[int, int]] = []
-        if self._folded_re:
-            folded = normalize(text)
-            hits += [(m.start(), self.folded[m.group(0)]) for m in self._folded_re.finditer(folded)]
-        if self._exact_re:
-            # Positions differ between the two forms; order by position in each, exact ones last.
-            offset = len(text) + 1
-            hits += [
-                (offset + m.start(), self.exact[m.group(0)]) for m in self._exact_re.finditer(text)
-            ]
-        seen: list[int] = []
-        for _, region_id in sorted(hits):
-            if region_id not in seen:
-                seen.append(region_id)
-        return seen
+        return list(dict.fromkeys(region_id for _, _, region_id in self._scan(tokenize(text))))
 
     def lookup(self, text: str) -> int | None:
-        """The region that `text` names as a whole ("Asia", "LatAm"), if any."""
-        stripped = text.strip(" \t:;,.-–—")
-        if stripped in self.exact:
-            return self.exact[stripped]
-        return self.folded.get(normalize(stripped))
+        """The region that `text` names as a whole ("Asia", "LatAm", "the Philippines")."""
+        tokens = tokenize(text.strip(STRIP))
+        while tokens:
+            match = self._match_at(tokens, 0, title_only=True)
+            if match is not None and match[1] == len(tokens):
+                return match[0]
+            if tokens[0].folded not in ARTICLES:
+                return None
+            tokens = tokens[1:]
+        return None
+
+    def names(self, text: str) -> list[int]:
+        """The regions `text` consists of: one name, or several joined by "and", "y", "et",
+        "e", "&", "/" or commas ("Senegal and The Gambia"); [] if it holds anything else."""
+        whole = self.lookup(text)
+        if whole is not None:
+            return [whole]
+        tokens = tokenize(text.strip(STRIP))
+        covered: set[int] = set()
+        found = []
+        for start, length, region_id in self._scan(tokens):
+            covered.update(range(start, start + length))
+            found.append(region_id)
+        rest = (t.folded for i, t in enumerate(tokens) if i not in covered)
+        if not found or any(word not in JOINERS for word in rest):
+            return []
+        return list(dict.fromkeys(found))
 
 
 def region_matcher(session: Session) -> RegionMatcher:

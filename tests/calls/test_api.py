@@ -380,7 +380,7 @@ def test_paging(client: FlaskClient, data: Data) -> None:
     [
         ({"series": "nope"}, "series", "no series 'nope'"),
         ({"series": "steering"}, "series", "no series 'steering'"),  # private: not revealed
-        ({"series": "a\x00b"}, "series", "not a valid value"),
+        ({"series": "a\x00b"}, "series", "NUL character"),
         ({"region": "atlantis"}, "region", "no region 'atlantis'"),
         ({"from": "yesterday"}, "from", "'yesterday' is not a date"),
         ({"from": "2026-13-01"}, "from", "is not a date"),

@@ -331,7 +331,7 @@ def test_a_published_note_taken_back_to_draft_disappears(
     ("query", "parameter", "fragment"),
     [
         ({"region": "atlantis"}, "region", "no region 'atlantis'"),
-        ({"region": "a\x00b"}, "region", "not a valid value"),
+        ({"region": "a\x00b"}, "region", "NUL character"),
         ({"region": "x" * 201}, "region", "not a valid value"),
         ({"speaker": "nobody"}, "speaker", "no speaker 'nobody'"),
         ({"speaker": "secret_sam"}, "speaker", "no speaker 'secret_sam'"),

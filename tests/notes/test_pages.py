@@ -10,8 +10,11 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from app.calls import services as calls
+from app.calls.models import Call
+from app.notes import services
 from app.notes.models import Note
-from app.notes.services import NoteInput, save_note
+from app.notes.services import NoteInput, delete_note, save_note, set_update_tags
 
 from ..conftest import AuthActions, csrf_token
 
@@ -172,9 +175,8 @@ def test_tag_editor_corrections(client: FlaskClient, session: Session, editor: A
     assert bad.status_code == 422 and "no region" in bad.get_data(as_text=True)
 
 
-def test_call_page_lists_its_notes(client: FlaskClient, session: Session) -> None:
-    from app.calls import services as calls
-
+def coalition_call(session: Session) -> Call:
+    """The first call of a monthly series, "Coalition call"."""
     series = calls.create_series(
         session,
         calls.SeriesInput(
@@ -185,7 +187,11 @@ def test_call_page_lists_its_notes(client: FlaskClient, session: Session) -> Non
             first_date="2026-01-01",
         ),
     )
-    call = series.calls[0]
+    return series.calls[0]
+
+
+def test_call_page_lists_its_notes(client: FlaskClient, session: Session) -> None:
+    call = coalition_call(session)
     publish(session, call_id=call.id)
     html = client.get(f"/calls/{call.id}").get_data(as_text=True)
     assert re.search(r'<a href="/notes/october-call">October call</a>', html)
@@ -211,3 +217,111 @@ def test_people_named_only_in_drafts_are_not_public(client: FlaskClient, session
     save_note(session, NoteInput(title="Draft", body="## Asia (@secret_speaker)\n- Soon.\n"))
     session.commit()
     assert client.get("/people/secret_speaker").status_code == 404
+
+
+# --- the page cache ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The slugs of the note pages built (not served from the page cache)."""
+    built: list[str] = []
+    original = services.find_note
+
+    def find_note(session: Session, slug: str) -> Note | None:
+        built.append(slug)
+        return original(session, slug)
+
+    monkeypatch.setattr(services, "find_note", find_note)
+    return built
+
+
+def test_note_page_is_answered_from_the_cache_without_a_query(
+    client: FlaskClient, session: Session, builds: list[str]
+) -> None:
+    note = publish(session)
+    first = client.get(f"/notes/{note.slug}")
+    assert first.status_code == 200
+    assert client.get(f"/notes/{note.slug}").get_data() == first.get_data()
+    assert builds == [note.slug]  # the second visit was answered from memory
+    for _ in range(2):  # a 404 is never cached
+        assert client.get("/notes/no-such-note").status_code == 404
+    assert builds == [note.slug, "no-such-note", "no-such-note"]
+
+
+def test_an_edit_is_seen_by_the_next_anonymous_visit(
+    client: FlaskClient, session: Session, builds: list[str]
+) -> None:
+    note = publish(session)
+    assert "October call" in client.get(f"/notes/{note.slug}").get_data(as_text=True)
+    data = NoteInput(title="October call, corrected", body=BODY, status="published")
+    save_note(session, data, note=note)
+    session.commit()
+    assert "October call, corrected" in client.get(f"/notes/{note.slug}").get_data(as_text=True)
+    assert len(builds) == 2
+
+
+def test_a_tag_correction_is_seen_by_the_next_anonymous_visit(
+    client: FlaskClient, session: Session
+) -> None:
+    note = publish(session)
+    assert 'href="/people/budi"' not in client.get(f"/notes/{note.slug}").get_data(as_text=True)
+    set_update_tags(session, note, "asia", regions=["asia"], speakers=["rina", "budi"])
+    session.commit()
+    assert 'href="/people/budi"' in client.get(f"/notes/{note.slug}").get_data(as_text=True)
+
+
+def test_unpublishing_and_deleting_are_seen_by_the_next_anonymous_visit(
+    client: FlaskClient, session: Session
+) -> None:
+    note = publish(session)
+    path = f"/notes/{note.slug}"
+    assert client.get(path).status_code == 200
+    save_note(session, NoteInput(title=note.title, body=BODY, status="draft"), note=note)
+    session.commit()
+    assert client.get(path).status_code == 404
+    save_note(session, NoteInput(title=note.title, body=BODY, status="published"), note=note)
+    session.commit()
+    assert client.get(path).status_code == 200
+    delete_note(session, note)
+    session.commit()
+    assert client.get(path).status_code == 404
+
+
+def test_a_change_of_its_call_is_seen_by_the_next_anonymous_visit(
+    client: FlaskClient, session: Session
+) -> None:
+    call = coalition_call(session)
+    note = publish(session, call_id=call.id)
+    assert "Coalition call" in client.get(f"/notes/{note.slug}").get_data(as_text=True)
+    calls.edit_call(session, call, title="Coalition call: courts special")
+    session.commit()
+    html = client.get(f"/notes/{note.slug}").get_data(as_text=True)
+    assert "Coalition call: courts special" in html
+
+
+def test_signed_in_editors_see_drafts_and_their_tools(
+    client: FlaskClient, session: Session, editor: AuthActions
+) -> None:
+    """Never from the cache: drafts, and the editor's links, are for the team only."""
+    note = publish(session)
+    draft, _ = save_note(session, NoteInput(title="Secret draft", body=BODY))
+    session.commit()
+    assert "Correct tags" in client.get(f"/notes/{note.slug}").get_data(as_text=True)
+    assert client.get(f"/notes/{draft.slug}").status_code == 200
+    anonymous = client.application.test_client()
+    assert "Correct tags" not in anonymous.get(f"/notes/{note.slug}").get_data(as_text=True)
+    assert anonymous.get(f"/notes/{draft.slug}").status_code == 404
+
+
+def test_a_save_that_changes_nothing_keeps_the_cached_page(
+    client: FlaskClient, session: Session, builds: list[str]
+) -> None:
+    """As importing the same files again does: nothing changed, nothing to build again."""
+    note = publish(session)
+    page = client.get(f"/notes/{note.slug}").get_data()
+    data = NoteInput(title=note.title, body=BODY, status="published")
+    assert save_note(session, data, note=note) == (note, False)
+    session.commit()
+    assert client.get(f"/notes/{note.slug}").get_data() == page
+    assert builds == [note.slug]

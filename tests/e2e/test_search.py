@@ -1,0 +1,67 @@
+"""Searching in a real browser: choose a region, see only its updates, open one at its anchor."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from app.db import db
+from app.notes.services import NoteInput, find_note, save_note
+from app.taxonomy.services import seed_regions
+
+# Each note has a long first update, so that the browser must scroll to reach the second.
+FILLER = "\n".join(f"- Baobab seedling count, week {week}: steady." for week in range(1, 61))
+NOTES = {
+    "browser-search-kenya": (
+        "Browser search: Kenya",
+        f"## Asia (@rina)\n{FILLER}\n\n## Kenya (@amina)\n- Baobab nursery opened in Kitui.\n",
+    ),
+    "browser-search-peru": ("Browser search: Peru", "## Peru\n- Baobab trees do not grow here.\n"),
+}
+
+
+@pytest.fixture(scope="module")
+def notes(live_app: Flask) -> None:
+    """The region tree and two published notes about baobabs, in the live server's database."""
+    with live_app.app_context():
+        seed_regions(db.session)  # idempotent; the live database starts with none
+        for slug, (title, body) in NOTES.items():
+            if find_note(db.session, slug) is None:
+                data = NoteInput(title=title, body=body, status="published", slug=slug)
+                save_note(db.session, data)
+        db.session.commit()
+
+
+@pytest.mark.usefixtures("notes")
+def test_a_region_search_opens_the_update_at_its_anchor(page: Any, live_server: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{live_server}/search")
+    page.get_by_label('Words or "phrases"').fill("baobab")
+    page.locator('select[name="region"]').select_option("africa")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.wait_for_url(re.compile(r"/search\?.*region=africa"))
+
+    results = page.locator("article.search-result")
+    expect(results).to_have_count(1)
+    result = results.first
+    expect(result.get_by_role("link").first).to_have_text("Kenya (@amina)")
+    expect(result.locator(".snippet mark").first).to_have_text(re.compile("^baobab$", re.I))
+    expect(page.locator("#results-title")).to_have_text("1 update found")
+    expect(page.locator('select[name="region"]')).to_have_value("africa")
+    assert "Peru" not in page.locator(".search-layout").inner_text()
+    assert "Asia (@rina)" not in page.locator(".search-layout").inner_text()
+
+    result.get_by_role("link", name="Kenya (@amina)").click()
+    page.wait_for_url(f"{live_server}/notes/browser-search-kenya#kenya")
+    assert page.evaluate("location.hash") == "#kenya"
+    update = page.locator("#kenya")
+    expect(update).to_be_visible()
+    expect(update).to_be_in_viewport()
+    expect(update).to_contain_text("Baobab nursery opened in Kitui.")
+    # The browser scrolled past the first update to reach it.
+    assert page.evaluate("window.scrollY") > 0
+    expect(page.locator("#asia-title")).not_to_be_in_viewport()
