@@ -41,9 +41,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-# bench/common.py, beside this file (the script's directory is first on sys.path). bench/search.py
-# imports the database and HTTP helpers from here: dispose, free_port, get, make_app, migrate,
-# percentile, stop, temporary_postgres_database.
+# bench/common.py, beside this file (the script's directory is first on sys.path).
 from common import (
     describe_load,
     dispose,
@@ -55,10 +53,6 @@ from common import (
     print_page,
     temporary_postgres_database,
 )
-from common import free_port as free_port
-from common import get as get
-from common import percentile as percentile
-from common import stop as stop
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import orm
 

@@ -29,15 +29,13 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
 from flask import Flask, Response
 
-from app import create_app
+from app import create_app, testing
 from app.cli import alembic_config
 from app.db import db
 
@@ -71,24 +69,9 @@ def dispose(app: Flask) -> None:
         db.engine.dispose()
 
 
-@contextlib.contextmanager
-def temporary_postgres_database(server_url: str) -> Iterator[str]:
-    """Create a fresh database on the server, yield its URL, drop it afterwards."""
-    url = sa.make_url(server_url).set(drivername="postgresql+psycopg")
-    name = f"convene_bench_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        raise SystemExit(f"PostgreSQL at {url.host}:{url.port} is unreachable: {exc}") from exc
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+def temporary_postgres_database(server_url: str) -> contextlib.AbstractContextManager[str]:
+    """A throwaway database on the server, named convene_bench_… (see app.testing)."""
+    return testing.temporary_postgres_database(server_url, prefix="convene_bench")
 
 
 # --- the command line ------------------------------------------------------------------------
@@ -168,14 +151,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_ready(port: int, server: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def wait_ready(
+    port: int, server: subprocess.Popen[bytes], log: Path, timeout: float, path: str = BARE
+) -> None:
+    """Wait until the server answers `path` with 200; SystemExit with its log if it never does."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise SystemExit(f"gunicorn exited ({server.returncode}):\n{log.read_text()[-3000:]}")
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            if get(conn, BARE)[0] == 200:
+            if get(conn, path)[0] == 200:
                 return
         except OSError:
             pass
@@ -342,20 +328,17 @@ class PageRun:
         return self.checks.failures == 0
 
 
-def measure_page(database_url: str, directory: Path, page: str, seconds: float) -> PageRun:
-    """Serve the app on `database_url` under gunicorn and put `page` and `/bare` under load."""
-    port = free_port()
-    body_file, log = directory / "page.html", directory / "gunicorn.log"
+def start_server(arguments: list[str], database_url: str, log: Path) -> subprocess.Popen[bytes]:
+    """Run `python ARGUMENTS` (a script that serves the app under gunicorn) on `database_url`,
+    in a process group of its own, its output in `log`."""
     env = os.environ | {
         "DATABASE_URL": database_url,
         "CONVENE_ENV": "development",  # the page cache checks versions once a second
         "PYTHONUNBUFFERED": "1",
     }
-    deadline = int(ROUNDS * 2 * seconds + 60)
-    command_line = [sys.executable, __file__, str(port), str(body_file), str(deadline), page]
     with log.open("wb") as log_file:
-        server = subprocess.Popen(
-            command_line,
+        return subprocess.Popen(
+            [sys.executable, *arguments],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -363,6 +346,16 @@ def measure_page(database_url: str, directory: Path, page: str, seconds: float) 
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def measure_page(database_url: str, directory: Path, page: str, seconds: float) -> PageRun:
+    """Serve the app on `database_url` under gunicorn and put `page` and `/bare` under load."""
+    port = free_port()
+    body_file, log = directory / "page.html", directory / "gunicorn.log"
+    deadline = int(ROUNDS * 2 * seconds + 60)
+    server = start_server(
+        [__file__, str(port), str(body_file), str(deadline), page], database_url, log
+    )
     try:
         wait_ready(port, server, log, timeout=30)
         expected = body_file.read_bytes()

@@ -47,7 +47,6 @@ import platform
 import random
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -58,16 +57,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
-# bench/calls.py, beside this file (the script's directory is first on sys.path).
-from calls import (
+# bench/common.py, beside this file (the script's directory is first on sys.path).
+from common import (
     dispose,
     free_port,
     get,
     make_app,
     migrate,
     percentile,
+    start_server,
     stop,
     temporary_postgres_database,
+    wait_ready,
 )
 from flask import Flask
 
@@ -529,37 +530,9 @@ def serve(port: int, deadline: int) -> None:
 @contextlib.contextmanager
 def api_server(database_url: str, deadline: int, log: Path) -> Iterator[int]:
     port = free_port()
-    env = os.environ | {
-        "DATABASE_URL": database_url,
-        "CONVENE_ENV": "development",
-        "PYTHONUNBUFFERED": "1",
-    }
-    with log.open("wb") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(port), str(deadline)],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    server = start_server([__file__, "--serve", str(port), str(deadline)], database_url, log)
     try:
-        ready_by = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                raise SystemExit(f"gunicorn exited:\n{log.read_text()[-3000:]}")
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            try:
-                if get(conn, "/api/search?q=x&facets=0")[0] == 200:
-                    break
-            except OSError:
-                if time.monotonic() > ready_by:
-                    message = f"gunicorn did not answer:\n{log.read_text()[-3000:]}"
-                    raise SystemExit(message) from None
-                time.sleep(0.2)
-            finally:
-                conn.close()
+        wait_ready(port, server, log, timeout=60, path="/api/search?q=x&facets=0")
         yield port
     finally:
         stop(server)

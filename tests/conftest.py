@@ -19,7 +19,6 @@ from typing import Any
 from unittest import mock
 
 import pytest
-import sqlalchemy as sa
 from alembic import command
 from flask import Flask, got_request_exception
 from flask.testing import FlaskClient
@@ -29,10 +28,13 @@ from app import create_app
 from app.auth import services as account_services
 from app.auth.models import User
 from app.cache import page_cache
+from app.calls import services as calls
+from app.calls.models import Series
 from app.cli import alembic_config
 from app.db import db
 from app.security import rate_limits
 from app.taxonomy.services import seed_regions
+from app.testing import temporary_postgres_database
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -45,26 +47,6 @@ RAN: dict[str, set[str]] = {"backends": set(), "e2e": set()}
 def pytest_sessionstart(session: pytest.Session) -> None:
     if IN_CI and not TEST_DATABASE_URL:
         raise pytest.UsageError("CI=true: TEST_DATABASE_URL must name the PostgreSQL server.")
-
-
-@contextmanager
-def temporary_postgres_database(server_url: str) -> Iterator[str]:
-    """Create a fresh database on the server, yield its URL, drop it afterwards."""
-    url = sa.make_url(server_url).set(drivername="postgresql+psycopg")
-    name = f"convene_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        raise RuntimeError(f"PostgreSQL at {url.host}:{url.port} is unreachable: {exc}") from exc
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @contextmanager
@@ -225,3 +207,18 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     backends = ", ".join(sorted(RAN["backends"])) or "none"
     e2e = "ran" if RAN["e2e"] else "did not run"
     terminalreporter.write_line(f"Database backends tested: {backends}. Browser tests: {e2e}.")
+
+
+def coalition_series(
+    session: Session, first_date: str, rrule: str = "FREQ=MONTHLY;BYDAY=2TU", **options: Any
+) -> Series:
+    """The "Coalition call" series most tests use: 10:00 New York, second Tuesdays by default.
+    `options` go to create_series (now=, horizon_months=)."""
+    data = calls.SeriesInput(
+        title="Coalition call",
+        timezone="America/New_York",
+        start_time="10:00",
+        rrule=rrule,
+        first_date=first_date,
+    )
+    return calls.create_series(session, data, **options)

@@ -125,13 +125,13 @@ def fts_expression(plan: Plan) -> str | None:
     return expression
 
 
-def _fts_days(plan: Plan) -> tuple[str, dict[str, Any]]:
-    """The plan's dates as a condition on an FTS5 query's rowid. Reading the `day` column would
-    read each match's whole stored row (its text too); search_documents has the days indexed."""
-    days, params = _day_conditions(plan, "day")
-    if not days:
-        return "", {}
-    return f" AND rowid IN (SELECT update_id FROM search_documents WHERE 1 = 1{days})", params
+def _on_rowid(dates: str) -> str:
+    """Date conditions (from `_day_conditions`) as a condition on an FTS5 query's rowid. Reading
+    the `day` column would read each match's whole stored row (its text too); search_documents
+    has the days indexed."""
+    if not dates:
+        return ""
+    return f" AND rowid IN (SELECT update_id FROM search_documents WHERE 1 = 1{dates})"
 
 
 def _day_conditions(plan: Plan, column: str) -> tuple[str, dict[str, Any]]:
@@ -211,13 +211,13 @@ class SQLiteBackend:
 
     def count(self, session: Session, plan: Plan) -> int:
         expression = fts_expression(plan)
+        dates, params = _day_conditions(plan, "day")
         if expression is None:
-            days, params = _day_conditions(plan, "day")
-            sql = f"SELECT count(*) FROM search_documents WHERE 1 = 1{days}"
-            return session.execute(sa.text(sql), params).scalar_one()
-        days, params = _fts_days(plan)
-        sql = f"SELECT count(*) FROM search_fts WHERE search_fts MATCH :match{days}"
-        return session.execute(sa.text(sql), {"match": expression, **params}).scalar_one()
+            sql = f"SELECT count(*) FROM search_documents WHERE 1 = 1{dates}"
+        else:
+            sql = f"SELECT count(*) FROM search_fts WHERE search_fts MATCH :match{_on_rowid(dates)}"
+            params["match"] = expression
+        return session.execute(sa.text(sql), params).scalar_one()
 
     def facet_counts(
         self, session: Session, plan: Plan, region_ids: Sequence[int]
@@ -229,29 +229,28 @@ class SQLiteBackend:
             for region_id in region_ids
         }
         expression = fts_expression(plan)
-        days, params = _day_conditions(plan, "day")
+        dates, params = _day_conditions(plan, "day")
         if expression is not None:
-            days += " AND update_id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :match)"
+            matches = "SELECT rowid FROM search_fts WHERE search_fts MATCH :match"
+            dates += f" AND update_id IN ({matches})"
             params["match"] = expression
         sql = (
             "SELECT CAST(substr(day, 1, 4) AS INTEGER), count(*) FROM search_documents"
-            f" WHERE 1 = 1{days} GROUP BY 1"
+            f" WHERE 1 = 1{dates} GROUP BY 1"
         )
         by_year = {year: count for year, count in session.execute(sa.text(sql), params)}
         return by_region, by_year
 
     def search(self, session: Session, plan: Plan, sort: str, limit: int, offset: int) -> list[Hit]:
         expression = fts_expression(plan)
-        days, params = _day_conditions(plan, "day")
-        if expression is not None:
-            days, params = _fts_days(plan)
+        dates, params = _day_conditions(plan, "day")
         params |= {"limit": limit, "offset": offset, "start": MARK_START, "end": MARK_END}
         by_date = "day DESC, rowid DESC"
         if expression is None:
             sql = (
                 "SELECT f.rowid, f.title, substr(f.body, 1, 300) FROM search_fts f"
                 " WHERE f.rowid IN (SELECT update_id FROM search_documents WHERE 1 = 1"
-                f"{days} ORDER BY day DESC, update_id DESC LIMIT :limit OFFSET :offset)"
+                f"{dates} ORDER BY day DESC, update_id DESC LIMIT :limit OFFSET :offset)"
                 f" ORDER BY {by_date}"
             )
             rows = session.execute(sa.text(sql), params).all()
@@ -265,13 +264,12 @@ class SQLiteBackend:
             # FTS5 sorts by its `rank` column itself and stops after the page: the highlights
             # and snippets are made for the page's rows alone.
             sql = (
-                f"SELECT {columns} FROM search_fts WHERE search_fts MATCH :match{days}"
+                f"SELECT {columns} FROM search_fts WHERE search_fts MATCH :match{_on_rowid(dates)}"
                 " ORDER BY rank LIMIT :limit OFFSET :offset"
             )
         else:
             # By date: the page's ids through search_documents' (day, update_id) index, then
             # highlights and snippets for them alone.
-            dates, _ = _day_conditions(plan, "day")
             sql = (
                 f"SELECT {columns} FROM search_fts WHERE search_fts MATCH :match AND rowid IN ("
                 "SELECT update_id FROM search_documents WHERE update_id IN (SELECT rowid FROM"

@@ -158,19 +158,11 @@ def add_filter(query: Query, name: str, value: str) -> None:
     if not value:
         return
     if name == "region":
-        slug = value.lower()
-        if not _SLUG.fullmatch(slug):
-            raise QueryError(f"region: {value[:40]!r} is not a region's name in a URL.", "region")
-        if slug not in query.regions:
-            query.regions.append(slug)
+        _add_slug(query.regions, name, value, "a region's")
     elif name == "speaker":
         add_speaker(query, value)
     elif name == "series":
-        slug = value.lower()
-        if not _SLUG.fullmatch(slug):
-            raise QueryError(f"series: {value[:40]!r} is not a series' name in a URL.", "series")
-        if slug not in query.series:
-            query.series.append(slug)
+        _add_slug(query.series, name, value, "a series'")
     elif name == "after":
         query.after = parse_date(value, "after")
     elif name == "before":
@@ -182,6 +174,14 @@ def add_filter(query: Query, name: str, value: str) -> None:
         query.language = language
     else:  # pragma: no cover - callers pass names from FILTERS
         raise QueryError(f"Unknown filter {name!r}.")
+
+
+def _add_slug(slugs: list[str], name: str, value: str, whose: str) -> None:
+    slug = value.lower()
+    if not _SLUG.fullmatch(slug):
+        raise QueryError(f"{name}: {value[:40]!r} is not {whose} name in a URL.", name)
+    if slug not in slugs:
+        slugs.append(slug)
 
 
 def add_speaker(query: Query, value: str) -> None:

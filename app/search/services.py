@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
 from app.calls.models import Call, Series
 from app.notes.models import Note, Update
-from app.taxonomy.models import Person, Region, RegionAlias
-from app.taxonomy.services import slugify
+from app.taxonomy.models import Person, Region
+from app.taxonomy.services import find_region_by_slug_or_alias
 
 from . import backends, query
 from .backends import MARK_END, MARK_START, Plan
@@ -129,7 +129,7 @@ def parse_request(request: SearchRequest) -> Query:
 def _resolve(session: Session, parsed: Query) -> tuple[Plan, list[Region], list[Person]]:
     regions = []
     for slug in parsed.regions:
-        region = find_region(session, slug)
+        region = find_region_by_slug_or_alias(session, slug)
         if region is None:
             raise QueryError(f"There is no region {slug!r}.", "region")
         regions.append(region)
@@ -157,19 +157,6 @@ def _resolve(session: Session, parsed: Query) -> tuple[Plan, list[Region], list[
         before=parsed.before,
     )
     return plan, regions, people
-
-
-def find_region(session: Session, slug: str) -> Region | None:
-    """The region with this slug, else the one with an alias of which it is the slug: the
-    coalition renamed some M49 regions, and "region:eastern-africa" still means Kenya's."""
-    region = session.scalar(sa.select(Region).where(Region.slug == slug))
-    if region is not None:
-        return region
-    # A slug's hyphens stand for spaces or punctuation; slugs hold no other LIKE wildcards.
-    aliases = session.scalars(
-        sa.select(RegionAlias).where(RegionAlias.normalized.like(slug.replace("-", "_")))
-    )
-    return next((alias.region for alias in aliases if slugify(alias.normalized) == slug), None)
 
 
 def search(session: Session, request: SearchRequest) -> SearchResults:

@@ -38,6 +38,19 @@ def find_region(session: Session, slug: str) -> Region | None:
     return session.scalar(sa.select(Region).where(Region.slug == slug.strip().lower()))
 
 
+def find_region_by_slug_or_alias(session: Session, slug: str) -> Region | None:
+    """The region with this slug, else the one with an alias of which it is the slug: the
+    coalition renamed some M49 regions, and "eastern-africa" still means Kenya's."""
+    region = find_region(session, slug)
+    if region is not None:
+        return region
+    # A slug's hyphens stand for spaces or punctuation; slugs hold no other LIKE wildcards.
+    aliases = session.scalars(
+        sa.select(RegionAlias).where(RegionAlias.normalized.like(slug.replace("-", "_")))
+    )
+    return next((alias.region for alias in aliases if slugify(alias.normalized) == slug), None)
+
+
 def descendant_ids(session: Session, region: Region) -> set[int]:
     """The ids of `region` and every region below it."""
     tree = sa.select(Region.id).where(Region.id == region.id).cte(recursive=True)
@@ -358,22 +371,6 @@ def find_handles(text: str) -> list[str]:
         if handle not in seen:
             seen.append(handle)
     return seen
-
-
-def ensure_people(session: Session, handles: Iterable[str]) -> dict[str, Person]:
-    """The Person for each handle, created on first sight."""
-    handles = list(dict.fromkeys(h.lower() for h in handles))
-    if not handles:
-        return {}
-    people = {
-        p.handle: p for p in session.scalars(sa.select(Person).where(Person.handle.in_(handles)))
-    }
-    for handle in handles:
-        if handle not in people:
-            people[handle] = Person(handle=handle)
-            session.add(people[handle])
-    session.flush()
-    return people
 
 
 def find_person(session: Session, handle: str) -> Person | None:

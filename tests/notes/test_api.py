@@ -16,6 +16,8 @@ from app.notes.models import Note
 from app.notes.services import NoteInput, save_note
 from app.taxonomy.services import find_person, update_person
 
+from ..conftest import coalition_series
+
 UTC = dt.UTC
 NOW = dt.datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
@@ -56,18 +58,7 @@ def publish(session: Session, title: str, body: str, when: dt.datetime, **kw: An
 
 @pytest.fixture
 def data(session: Session) -> Data:
-    series = calls.create_series(
-        session,
-        calls.SeriesInput(
-            title="Coalition call",
-            timezone="America/New_York",
-            start_time="10:00",
-            rrule="FREQ=MONTHLY;BYDAY=2TU",
-            first_date="2026-09-01",
-        ),
-        now=NOW,
-        horizon_months=2,
-    )
+    series = coalition_series(session, "2026-09-01", now=NOW, horizon_months=2)
     by_start = {call.start_at: call for call in series.calls}
     september_call = by_start[dt.datetime(2026, 9, 8, 14, 0, tzinfo=UTC)]
     october_call = by_start[dt.datetime(2026, 10, 13, 14, 0, tzinfo=UTC)]

@@ -26,6 +26,8 @@ from app.notes.services import (
 )
 from app.taxonomy.models import Person
 
+from ..conftest import coalition_series
+
 DEMO = config.ROOT / "notes"
 DEMO_FILES = sorted(path.name for path in DEMO.glob("*.md") if path.name != "README.md")
 
@@ -73,16 +75,7 @@ def note_text(title: str, front: str = "", body: str = "## Asia (@rina)\n- A wor
 @pytest.fixture
 def series(session: Session) -> Series:
     """ "Coalition call": second Tuesdays of January, February and March 2026, 10:00 New York."""
-    series = calls.create_series(
-        session,
-        calls.SeriesInput(
-            title="Coalition call",
-            timezone="America/New_York",
-            start_time="10:00",
-            rrule="FREQ=MONTHLY;BYDAY=2TU;COUNT=3",
-            first_date="2026-01-01",
-        ),
-    )
+    series = coalition_series(session, "2026-01-01", "FREQ=MONTHLY;BYDAY=2TU;COUNT=3")
     session.commit()
     assert series.slug == "coalition-call"
     return series

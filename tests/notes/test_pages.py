@@ -16,7 +16,7 @@ from app.notes import services
 from app.notes.models import Note
 from app.notes.services import NoteInput, delete_note, save_note, set_update_tags
 
-from ..conftest import AuthActions, csrf_token
+from ..conftest import AuthActions, coalition_series, csrf_token
 
 BODY = """\
 ## Global updates
@@ -177,16 +177,7 @@ def test_tag_editor_corrections(client: FlaskClient, session: Session, editor: A
 
 def coalition_call(session: Session) -> Call:
     """The first call of a monthly series, "Coalition call"."""
-    series = calls.create_series(
-        session,
-        calls.SeriesInput(
-            title="Coalition call",
-            timezone="America/New_York",
-            start_time="10:00",
-            rrule="FREQ=MONTHLY;BYDAY=2TU",
-            first_date="2026-01-01",
-        ),
-    )
+    series = coalition_series(session, "2026-01-01")
     return series.calls[0]
 
 

@@ -15,10 +15,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from app.calls import services as calls
 from app.calls.models import Call
 from app.notes.models import Note
 from app.notes.services import NoteInput, save_note
+
+from ..conftest import coalition_series
 
 UTC = dt.UTC
 
@@ -89,18 +90,7 @@ class Corpus:
 
 @pytest.fixture
 def corpus(session: Session, publish: Publish) -> Corpus:
-    series = calls.create_series(
-        session,
-        calls.SeriesInput(
-            title="Coalition call",
-            timezone="America/New_York",
-            start_time="10:00",
-            rrule="FREQ=MONTHLY;BYDAY=2TU",
-            first_date="2025-11-01",
-        ),
-        now=noon("2025-11-01"),
-        horizon_months=1,
-    )
+    series = coalition_series(session, "2025-11-01", now=noon("2025-11-01"), horizon_months=1)
     call = min(series.calls, key=lambda call: call.start_at)
     assert call.start_at == dt.datetime(2025, 11, 11, 15, 0, tzinfo=UTC)
     draft, _ = save_note(
