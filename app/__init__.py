@@ -46,11 +46,11 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     from .calls import routes as calls_routes
     from .calls.cli import calls_cli
     from .feeds import routes as feeds_routes
+    from .mail import confirmation  # noqa: F401 - registers the confirmation mail's renderer
     from .main import bp as main_bp
     from .notes import api as notes_api
     from .notes import routes as notes_routes
     from .notes.cli import notes_cli
-    from .mail import confirmation  # noqa: F401 - registers the confirmation mail's renderer
     from .search import routes as search_routes
     from .search.cli import search_cli
     from .taxonomy import api as taxonomy_api
