@@ -47,6 +47,8 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     from .calls.cli import calls_cli
     from .feeds import routes as feeds_routes
     from .mail import confirmation  # noqa: F401 - registers the confirmation mail's renderer
+    from .mail import routes as mail_routes
+    from .mail.cli import mail_cli
     from .main import bp as main_bp
     from .notes import api as notes_api
     from .notes import routes as notes_routes
@@ -69,9 +71,10 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
         taxonomy_api.bp,
         search_routes.bp,
         search_routes.api_bp,
+        mail_routes.bp,
     ):
         app.register_blueprint(blueprint)
-    for group in (calls_cli, notes_cli, regions_cli, search_cli):
+    for group in (calls_cli, mail_cli, notes_cli, regions_cli, search_cli):
         app.cli.add_command(group)
 
     from .cli import register as register_cli

@@ -26,11 +26,11 @@ def render_confirmation(
 def confirmation_mail(subscriber: Subscriber, sending: Sending) -> Mail:
     with force_locale(subscriber.language):
         if subscriber.status == SubscriberStatus.ACTIVE:
-            url = f"{sending.base_url}/subscribe/manage/{services.manage_token(subscriber)}"
+            url = f"{sending.base_url}/email/manage/{services.manage_token(subscriber)}"
             subject = _("Your subscription to %(list)s", list=sending.name)
             lead = _("You are already subscribed. To change what you receive, open:")
         else:
-            url = f"{sending.base_url}/subscribe/confirm/{services.confirm_token(subscriber)}"
+            url = f"{sending.base_url}/email/confirm/{services.confirm_token(subscriber)}"
             subject = _("Confirm your subscription to %(list)s", list=sending.name)
             lead = _("To receive call reminders and digests, confirm your address:")
         ignore = _("If you did not ask for this, ignore this message: nothing will be sent.")

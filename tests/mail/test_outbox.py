@@ -188,7 +188,7 @@ def test_confirmation_mail_and_its_link(session: Session, smtp: tuple[Sink, SMTP
     message = sink.received[0].message
     assert "List-Unsubscribe" not in message  # not subscription mail
     text = message.get_body(("plain",)).get_content()
-    (token,) = re.findall(r"/subscribe/confirm/(\S+)", text)
+    (token,) = re.findall(r"/email/confirm/(\S+)", text)
     services.confirm(session, token)
     assert subscriber.status == "active"
     with pytest.raises(services.MailError, match="already confirmed"):

@@ -62,6 +62,14 @@ function setUpNotePreview() {
   if (body.value.trim()) refresh();
 }
 
+// Time-zone fields left empty take the browser's zone.
+function fillBrowserZone() {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  for (const input of document.querySelectorAll("input[data-browser-zone]")) {
+    if (!input.value && zone) input.value = zone;
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   // The language menu submits itself when changed; its button stays for keyboard and no-JS users.
   const select = document.getElementById("language-select");
@@ -71,4 +79,5 @@ document.addEventListener("DOMContentLoaded", () => {
   showLocalTimes();
   setUpCopyButtons();
   setUpNotePreview();
+  fillBrowserZone();
 });
