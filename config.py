@@ -58,6 +58,10 @@ class Config:
     MAIL_USE_TLS = _bool("MAIL_USE_TLS")
     MAIL_FROM = os.environ.get("MAIL_FROM", "Convene <convene@localhost>")
     MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(INSTANCE / "outbox"))
+    MAIL_BATCH_SIZE = _int("MAIL_BATCH_SIZE", 200)
+    # A delivery claimed by a sender that died is claimed again after this long.
+    MAIL_CLAIM_LEASE_SECONDS = _int("MAIL_CLAIM_LEASE_SECONDS", 900)
+    SCHEDULER_OUTBOX_SECONDS = float(os.environ.get("SCHEDULER_OUTBOX_SECONDS", "5"))
 
     # Rate limits: "memory://" holds for one process; "redis://host:port" holds across workers.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")

@@ -53,6 +53,7 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     from .notes import api as notes_api
     from .notes import routes as notes_routes
     from .notes.cli import notes_cli
+    from .scheduler.cli import scheduler_cli
     from .search import routes as search_routes
     from .search.cli import search_cli
     from .taxonomy import api as taxonomy_api
@@ -74,7 +75,7 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
         mail_routes.bp,
     ):
         app.register_blueprint(blueprint)
-    for group in (calls_cli, mail_cli, notes_cli, regions_cli, search_cli):
+    for group in (calls_cli, mail_cli, notes_cli, regions_cli, scheduler_cli, search_cli):
         app.cli.add_command(group)
 
     from .cli import register as register_cli

@@ -9,4 +9,5 @@ def import_all_models() -> None:
     from app.calls import models as calls_models  # noqa: F401
     from app.mail import models as mail_models  # noqa: F401
     from app.notes import models as notes_models  # noqa: F401
+    from app.scheduler import models as scheduler_models  # noqa: F401
     from app.taxonomy import models as taxonomy_models  # noqa: F401

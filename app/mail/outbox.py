@@ -97,13 +97,19 @@ def enqueue(
     return len(result.all())
 
 
-def claim(session: Session, worker: str, limit: int, now: dt.datetime | None = None) -> list[int]:
+def claim(
+    session: Session,
+    worker: str,
+    limit: int,
+    now: dt.datetime | None = None,
+    lease: dt.timedelta = LEASE,
+) -> list[int]:
     """Take up to `limit` due deliveries for `worker` and commit: no other sender gets them."""
     now = now or utcnow()
     table = Delivery.__table__
     due = sa.or_(
         sa.and_(table.c.status == DeliveryStatus.QUEUED, table.c.next_attempt_at <= now),
-        sa.and_(table.c.status == DeliveryStatus.SENDING, table.c.claimed_at < now - LEASE),
+        sa.and_(table.c.status == DeliveryStatus.SENDING, table.c.claimed_at < now - lease),
     )
     candidates = sa.select(table.c.id).where(due).order_by(table.c.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
@@ -141,10 +147,15 @@ class Report:
 
 
 def send_due(
-    session: Session, transport: Transport, sending: Sending, worker: str, limit: int = 200
+    session: Session,
+    transport: Transport,
+    sending: Sending,
+    worker: str,
+    limit: int = 200,
+    lease: dt.timedelta = LEASE,
 ) -> Report:
     """Claim a batch of due deliveries and send them over one connection; commits as it goes."""
-    ids = claim(session, worker, limit)
+    ids = claim(session, worker, limit, lease=lease)
     report = Report()
     if not ids:
         return report

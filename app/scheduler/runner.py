@@ -1,0 +1,107 @@
+"""The scheduler process: `flask scheduler run`. Never started inside web workers.
+
+APScheduler 3 runs the jobs in this process from its memory job store (several processes
+sharing one job store would run jobs several times); what is due lives in our tables. Every
+process beats in `scheduler_heartbeats`; only the leader (see leadership.py) runs jobs, and a
+standby that finds the lock free takes over at its next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+from typing import Any
+
+import sqlalchemy as sa
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from app.db import db, utcnow
+
+from .jobs import Job, jobs
+from .leadership import Leadership
+from .models import SchedulerHeartbeat
+
+log = logging.getLogger(__name__)
+
+
+class Runner:
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.process = f"{socket.gethostname()}:{os.getpid()}"[:80]
+        with app.app_context():
+            self.leadership = Leadership(db.engine)
+        self.jobs = jobs(app.config["SCHEDULER_OUTBOX_SECONDS"])
+
+    def run_job(self, job: Job) -> None:
+        if not self.leadership.try_lead():
+            return
+        with self.app.app_context():
+            session = db.session
+            error = ""
+            try:
+                job.run(session, utcnow())
+                session.commit()
+            except Exception as exc:  # a job's failure must not stop the scheduler
+                session.rollback()
+                log.exception("job %s failed", job.name)
+                error = f"{job.name}: {exc}"[:500]
+            self.beat(last_job=job.name, last_error=error)
+
+    def beat(self, last_job: str | None = None, last_error: str | None = None) -> None:
+        """Record that this process is alive, and whether it leads."""
+        with self.app.app_context():
+            session = db.session
+            row = session.get(SchedulerHeartbeat, self.process)
+            if row is None:
+                row = SchedulerHeartbeat(process=self.process, role="standby")
+                session.add(row)
+            row.role = "leader" if self.leadership.try_lead() else "standby"
+            row.beat_at = utcnow()
+            if last_job is not None:
+                row.last_job = last_job
+            if last_error is not None:
+                row.last_error = last_error
+            session.commit()
+
+    def run_once(self) -> bool:
+        """Run every job once if this process can lead (for cron and tests); True if it did."""
+        if not self.leadership.try_lead():
+            self.beat()
+            return False
+        for job in self.jobs:
+            self.run_job(job)
+        return True
+
+    def run_forever(self) -> None:
+        scheduler = BlockingScheduler(
+            timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1}
+        )
+        for job in self.jobs:
+            scheduler.add_job(
+                self.run_job,
+                "interval",
+                args=[job],
+                seconds=job.seconds,
+                id=job.name,
+                misfire_grace_time=job.grace,
+                next_run_time=utcnow(),
+            )
+        scheduler.add_job(self.beat, "interval", seconds=10, id="heartbeat", next_run_time=utcnow())
+
+        def stop(signum: int, frame: Any) -> None:
+            scheduler.shutdown(wait=False)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            scheduler.start()
+        finally:
+            self.leadership.resign()
+            with self.app.app_context():
+                db.session.execute(
+                    sa.delete(SchedulerHeartbeat).where(SchedulerHeartbeat.process == self.process)
+                )
+                db.session.commit()
