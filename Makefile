@@ -6,10 +6,12 @@ export FLASK_APP := app
 
 .PHONY: run test install feed-clients translations translations-update lint clean
 
+# The scheduler (reminders, digests, the outbox) runs beside the dev server and stops with it.
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(BIN)/flask scheduler run & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: install feed-clients
 	scripts/ensure-chromium

@@ -42,6 +42,10 @@ class Config:
 
     ENV_NAME = "development"
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    # Earlier keys, comma-separated: links and sessions they signed still work (key rotation).
+    SECRET_KEY_FALLBACKS = tuple(
+        key for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key
+    )
     DATABASE_URL = database_url(os.environ.get("DATABASE_URL"))
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     COALITION_NAME = os.environ.get("COALITION_NAME", "Convene")
@@ -79,6 +83,10 @@ class Config:
     # How often each process checks whether cached pages and feeds are still current.
     CACHE_CHECK_SECONDS = float(os.environ.get("CACHE_CHECK_SECONDS", "1"))
     CALL_HORIZON_MONTHS = _int("CALL_HORIZON_MONTHS", 12)
+    # A folder to publish every feed to after each change (docs/feeds.md); empty: off.
+    FEEDS_PUBLISH_DIR = os.environ.get("FEEDS_PUBLISH_DIR", "")
+    # Publish in a background thread, so that the request that committed does not wait.
+    FEEDS_PUBLISH_IN_BACKGROUND = True
 
 
 class ProductionConfig(Config):
@@ -104,6 +112,8 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     PROXY_COUNT = 0
     CACHE_CHECK_SECONDS = 0.0
+    FEEDS_PUBLISH_DIR = ""
+    FEEDS_PUBLISH_IN_BACKGROUND = False  # tests publish in the thread that committed
 
 
 CONFIGS = {"development": Config, "production": ProductionConfig, "test": TestConfig}

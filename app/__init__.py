@@ -45,8 +45,15 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     from .calls import api as calls_api
     from .calls import routes as calls_routes
     from .calls.cli import calls_cli
+    from .feeds import publish as feeds_publish
     from .feeds import routes as feeds_routes
-    from .mail import confirmation  # noqa: F401 - registers the confirmation mail's renderer
+    from .feeds.cli import feeds_cli
+    from .mail import (
+        confirmation,  # noqa: F401 - registers the confirmation mail's renderer
+        digests,  # noqa: F401 - registers the digest's renderer and publish hook
+        reminders,  # noqa: F401 - registers the reminder and cancellation renderers
+    )
+    from .mail import preview as mail_preview
     from .mail import routes as mail_routes
     from .mail.cli import mail_cli
     from .main import bp as main_bp
@@ -63,6 +70,7 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     init_auth(app)
     app.register_blueprint(main_bp)
     feeds_routes.init_app(app)  # before the pages: /series/<slug>.ics is not a series slug
+    feeds_publish.init_app(app)
     for blueprint in (
         calls_routes.bp,
         calls_api.bp,
@@ -73,9 +81,11 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
         search_routes.bp,
         search_routes.api_bp,
         mail_routes.bp,
+        mail_preview.bp,
     ):
         app.register_blueprint(blueprint)
-    for group in (calls_cli, mail_cli, notes_cli, regions_cli, scheduler_cli, search_cli):
+    commands = (calls_cli, feeds_cli, mail_cli, notes_cli, regions_cli, scheduler_cli, search_cli)
+    for group in commands:
         app.cli.add_command(group)
 
     from .cli import register as register_cli

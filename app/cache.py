@@ -69,7 +69,7 @@ def bump_versions(session: orm.Session, topics: set[str]) -> None:
     session.info["cache_topics_bumped"] |= topics
     cache = session.info.get("page_cache")
     if cache is not None:
-        after_commit(session, lambda: cache.drop(topics))
+        after_commit(session, lambda: cache.committed(topics))
 
 
 @event.listens_for(orm.Session, "after_rollback")
@@ -101,11 +101,20 @@ class PageCache:
         self.versions: dict[str, int] = {}
         self.checked_at = 0.0
         self.lock = threading.Lock()
+        # Called with the topics a commit of this process changed, after their entries were
+        # dropped (the feed publisher rewrites the published files).
+        self.listeners: list[Callable[[set[str]], None]] = []
 
     def drop(self, topics: set[str]) -> None:
         with self.lock:
             for key in [key for key in self.entries if key[0] in topics]:
                 del self.entries[key]
+
+    def committed(self, topics: set[str]) -> None:
+        """A transaction of this process that changed `topics` has committed."""
+        self.drop(topics)
+        for listener in self.listeners:
+            listener(topics)
 
     def _refresh(self) -> None:
         if time.monotonic() - self.checked_at < self.check_seconds:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, request, url_for
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_wtf import CSRFProtect
 from limits import parse
 from limits.storage import storage_from_string
@@ -43,6 +44,22 @@ def set_security_headers(response: Response) -> Response:
     if current_app.config["HSTS"]:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except that a response marked `Cache-Control: public`
+    (a feed) neither varies on Cookie nor carries a session cookie.
+
+    Flask adds `Vary: Cookie` whenever the session was looked at, and Flask-Login looks at it
+    after every request (for its remember-me cookie), so every response varied on Cookie and a
+    shared cache kept one copy of a feed per visitor. A public response is the same for everyone
+    by definition; if the session was nevertheless changed, it is saved as usual.
+    """
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if response.cache_control.public and not session.modified:
+            return
+        super().save_session(app, session, response)
 
 
 def safe_redirect_target(target: str | None) -> str:
@@ -90,6 +107,7 @@ def refuse_nul_characters() -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.session_interface = SessionInterface()
     app.before_request(refuse_nul_characters)
     csrf.init_app(app)
     app.extensions["convene.rate_limits"] = RateLimits(app.config["RATELIMIT_STORAGE_URI"])

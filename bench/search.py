@@ -13,7 +13,7 @@ The rows are inserted in bulk with SQLAlchemy Core into a database whose schema 
 migrations (region tree seeded as the app seeds it), then `app.search.documents.reindex_all`
 builds the index, timed. The SQLite database is kept between runs in the temporary directory,
 keyed by the parameters and the migrations (`--fresh` ignores it, `--clean` deletes them); its
-index is built again when app/search/documents.py or backends.py changed.
+index is built again when app/search/documents.py or the backends' `add` changed.
 
 For each query (1 word, 2 words, a phrase, a word found in nearly every update; each without
 and with a region filter), interleaved for a few seconds:
@@ -41,6 +41,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import http.client
+import inspect
 import json
 import os
 import platform
@@ -75,7 +76,7 @@ from flask import Flask
 from app.calls.models import Call, Series
 from app.db import db
 from app.notes.models import Note, Update, update_regions, update_speakers
-from app.search import documents, services
+from app.search import backends, documents, services
 from app.search.backends import MARK_END, MARK_START, SNIPPET_WORDS
 from app.taxonomy.models import Person, Region
 from app.taxonomy.services import seed_regions
@@ -382,9 +383,16 @@ def reindex(app: Flask) -> tuple[int, float]:
 
 
 def index_code_hash() -> str:
-    digest = hashlib.sha256()
-    for name in ("documents.py", "backends.py"):
-        digest.update((ROOT / "app" / "search" / name).read_bytes())
+    """A hash of the code that decides what the index holds: documents.py, and the backends'
+    writing methods (not their queries, which change far more often than the index)."""
+    digest = hashlib.sha256((ROOT / "app" / "search" / "documents.py").read_bytes())
+    for function in (
+        backends.SQLiteBackend.add,
+        backends.PostgresBackend.add,
+        backends._language_key,
+        backends._angles_hidden,
+    ):
+        digest.update(inspect.getsource(function).encode())
     return digest.hexdigest()[:16]
 
 

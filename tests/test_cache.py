@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from app.cache import CacheVersion, PageCache
+from app.cache import TOPIC_MODELS, CacheVersion, PageCache
 from app.calls import services
 from app.db import db, utcnow
 
@@ -144,3 +144,9 @@ def test_a_bump_rolled_back_with_its_savepoint_is_made_again(session: Session) -
     _add_series(session, "Accepted")
     session.commit()
     assert _version(session, "schedule") == before + 1
+
+
+def test_every_topic_has_its_version_row(session: Session) -> None:
+    """A topic without a row is bumped in vain: other processes never see its changes."""
+    rows = set(session.scalars(sa.select(CacheVersion.topic)))
+    assert rows == set(TOPIC_MODELS)

@@ -1,10 +1,12 @@
-"""What goes into each calendar feed: series and calls read from the database as plain feed data.
+"""What goes into each feed: series and calls (calendar feeds), notes and updates (Atom feeds),
+read from the database as plain feed data.
 
-A feed holds the past `HISTORY_MONTHS` months and the future: every series whose calls reach into
-that window (as a master VEVENT from its first call, so subscribers keep its history), the
-exceptions to it within the window (overrides and EXDATEs), and the window's extra calls. The
-window starts on the first day of a month, so the bytes change at most once a month by
-themselves; `Built.valid_until` says when.
+A calendar feed holds the past `HISTORY_MONTHS` months and the future: every series whose calls
+reach into that window (as a master VEVENT from its first call, so subscribers keep its
+history), the exceptions to it within the window (overrides and EXDATEs), and the window's extra
+calls. The window starts on the first day of a month, so the bytes change at most once a month
+by themselves; `Built.valid_until` says when. An Atom feed holds the newest `ATOM_ENTRIES`
+published notes or updates.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from app.calls.display import announcement, rule_summary
 from app.calls.models import Call, Series
 from app.calls.recurrence import parse_rule, to_instant
 from app.calls.services import series_lineage
-from app.notes.models import Note, NoteStatus
-from app.taxonomy.models import Region
+from app.notes.models import Note, NoteStatus, Update, update_regions, update_speakers
+from app.taxonomy.models import Person, Region
 from app.taxonomy.services import descendant_ids
 
+from .atom import AtomFeed, Category, Entry
 from .ics import Feed, Master, Occurrence
 
 HISTORY_MONTHS = 12
@@ -317,3 +320,134 @@ def public_call(session: Session, call_id: int) -> Call | None:
 def public_series(session: Session, slug: str) -> Series | None:
     series = session.scalar(sa.select(Series).where(Series.slug == slug.strip().lower()))
     return series if series is not None and series.is_public else None
+
+
+# Atom feeds of published notes ------------------------------------------------------------------
+
+ATOM_ENTRIES = 50  # the newest notes or updates; readers keep what they fetched before
+EMPTY_FEED_UPDATED = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # fixed, so an empty feed's bytes are
+
+
+@dataclasses.dataclass(frozen=True)
+class AtomLinks:
+    """Absolute URLs from BASE_URL; ids are tag: URIs (RFC 4151) of the host and the note's
+    creation day, so they survive a change of the note's title or slug."""
+
+    host: str
+    note: Callable[[str], str]  # slug -> the note's page
+    self_url: str
+    page_url: str
+
+    def tag(self, note: Note, *path: object) -> str:
+        day = note.created_at.astimezone(dt.UTC).date().isoformat()
+        return f"tag:{self.host},{day}:" + "/".join(["notes", str(note.id), *map(str, path)])
+
+
+@dataclasses.dataclass(frozen=True)
+class BuiltAtom:
+    feed: AtomFeed
+    last_modified: dt.datetime
+
+
+def _atom(
+    title: str, subtitle: str, author: str, links: AtomLinks, entries: list[Entry]
+) -> BuiltAtom:
+    updated = max((entry.updated for entry in entries), default=EMPTY_FEED_UPDATED)
+    feed = AtomFeed(
+        id=links.self_url,
+        title=title,
+        subtitle=subtitle,
+        self_url=links.self_url,
+        page_url=links.page_url,
+        author=author,
+        updated=updated,
+        entries=tuple(entries),
+    )
+    return BuiltAtom(feed, updated)
+
+
+def _published_updates() -> sa.Select[tuple[Update]]:
+    return (
+        sa.select(Update)
+        .join(Update.note)
+        .where(Note.status == NoteStatus.PUBLISHED.value)
+        .options(selectinload(Update.regions), selectinload(Update.note))
+        .order_by(Note.published_at.desc().nulls_last(), Note.id.desc(), Update.position)
+        .limit(ATOM_ENTRIES)
+    )
+
+
+def _update_entry(update: Update, links: AtomLinks) -> Entry:
+    note = update.note
+    return Entry(
+        id=links.tag(note, "updates", update.id),
+        title=update.title or note.title,
+        url=f"{links.note(note.slug)}#{update.anchor}",
+        updated=note.updated_at,
+        published=note.published_at,
+        html=update.body_html,
+        language=note.language,
+        categories=tuple(Category(region.slug, region.name) for region in update.regions),
+    )
+
+
+def notes_atom(session: Session, links: AtomLinks, coalition: str) -> BuiltAtom:
+    """The newest published notes, one entry per note with the whole note's HTML (its updates'
+    headings carry their anchors)."""
+    query = (
+        sa.select(Note)
+        .where(Note.status == NoteStatus.PUBLISHED.value)
+        .order_by(Note.published_at.desc().nulls_last(), Note.id.desc())
+        .limit(ATOM_ENTRIES)
+    )
+    entries = [
+        Entry(
+            id=links.tag(note),
+            title=note.title,
+            url=links.note(note.slug),
+            updated=note.updated_at,
+            published=note.published_at,
+            html=note.body_html,
+            language=note.language,
+        )
+        for note in session.scalars(query)
+    ]
+    subtitle = f"Notes of the calls of {coalition}."
+    return _atom(f"{coalition}: notes", subtitle, coalition, links, entries)
+
+
+def region_atom(session: Session, region: Region, links: AtomLinks, coalition: str) -> BuiltAtom:
+    """The newest published updates tagged with the region or a region below it."""
+    ids = descendant_ids(session, region)
+    tagged = sa.select(update_regions.c.update_id).where(update_regions.c.region_id.in_(ids))
+    updates = session.scalars(_published_updates().where(Update.id.in_(tagged)))
+    entries = [_update_entry(update, links) for update in updates]
+    return _atom(
+        f"{coalition}: {region.name}",
+        f"Updates from {region.name} in the notes of {coalition}.",
+        coalition,
+        links,
+        entries,
+    )
+
+
+def person_atom(
+    session: Session, person: Person, links: AtomLinks, coalition: str
+) -> BuiltAtom | None:
+    """The newest published updates the person spoke in; None if there is none (as the
+    speaker's page, a person named only in drafts is not public)."""
+    spoke = sa.select(update_speakers.c.update_id).where(update_speakers.c.person_id == person.id)
+    entries = [
+        _update_entry(update, links)
+        for update in session.scalars(_published_updates().where(Update.id.in_(spoke)))
+    ]
+    if not entries:
+        return None
+    name = person.display_name or f"@{person.handle}"
+    return _atom(
+        f"{coalition}: {name}",
+        f"Updates by {name} in the notes of {coalition}.",
+        coalition,
+        links,
+        entries,
+    )

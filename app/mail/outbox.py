@@ -146,6 +146,16 @@ class Report:
         setattr(self, outcome, getattr(self, outcome) + 1)
 
 
+@dataclasses.dataclass
+class Outgoing:
+    """One claimed delivery, ready to send: plain values, as every commit expires ORM objects."""
+
+    delivery_id: int
+    attempts: int
+    recipient: str
+    mail: message.Mail | None  # None: nothing to send
+
+
 def send_due(
     session: Session,
     transport: Transport,
@@ -159,34 +169,49 @@ def send_due(
     report = Report()
     if not ids:
         return report
-    deliveries = list(
-        session.scalars(
-            sa.select(Delivery)
-            .where(Delivery.id.in_(ids))
-            .options(selectinload(Delivery.subscriber).selectinload(Subscriber.regions))
-            .order_by(Delivery.id)
-        )
-    )
+    outgoing = prepare(session, ids, sending)
+    done = 0
+    # Each outcome is committed at once; expiring every loaded object at each of those commits
+    # would cost more than sending. They are expired once, at the end.
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        with transport.connect() as connection:
+            for item in outgoing:
+                if item.mail is None:
+                    _set(session, item.delivery_id, DeliveryStatus.FAILED, "nothing to send")
+                    report.skipped += 1
+                else:
+                    report.count(_send_one(session, connection, item, sending))
+                done += 1
+    except TransientError as exc:  # the server could not be reached: the rest waits
+        for item in outgoing[done:]:
+            report.count(_retry(session, item, str(exc)))
+    finally:
+        session.expire_on_commit = expire_on_commit
+        session.expire_all()
+    return report
+
+
+def prepare(session: Session, ids: list[int], sending: Sending) -> list[Outgoing]:
+    """Render the claimed deliveries, each kind and subject once for all its subscribers."""
+    deliveries = session.scalars(
+        sa.select(Delivery)
+        .where(Delivery.id.in_(ids))
+        .options(selectinload(Delivery.subscriber).selectinload(Subscriber.regions))
+        .order_by(Delivery.id)
+    ).all()
     groups: dict[tuple[str, str], list[Delivery]] = defaultdict(list)
     for delivery in deliveries:
         groups[delivery.kind, delivery.subject].append(delivery)
-    try:
-        with transport.connect() as connection:
-            for (kind, subject), group in groups.items():
-                mails = _render(session, kind, subject, group, sending)
-                for delivery in group:
-                    mail = mails.get(delivery.subscriber_id)
-                    if mail is None or not _deliverable(delivery):
-                        _finish(session, delivery, DeliveryStatus.FAILED, "nothing to send")
-                        report.skipped += 1
-                        continue
-                    report.count(_send_one(session, connection, delivery, mail, sending))
-    except TransientError as exc:  # the server could not be reached: everything waits
-        for delivery in deliveries:
-            if delivery.status == DeliveryStatus.SENDING:
-                _retry(session, delivery, str(exc))
-                report.retried += 1
-    return report
+    outgoing = []
+    for (kind, subject), group in groups.items():
+        mails = _render(session, kind, subject, group, sending)
+        for delivery in group:
+            mail = mails.get(delivery.subscriber_id) if _deliverable(delivery) else None
+            outgoing.append(
+                Outgoing(delivery.id, delivery.attempts, delivery.subscriber.email, mail)
+            )
+    return outgoing
 
 
 def _deliverable(delivery: Delivery) -> bool:
@@ -206,45 +231,53 @@ def _render(
     return render(session, subject, [delivery.subscriber for delivery in group], sending)
 
 
-def _send_one(
-    session: Session,
-    connection: Connection,
-    delivery: Delivery,
-    mail: message.Mail,
-    sending: Sending,
-) -> str:
+def _send_one(session: Session, connection: Connection, item: Outgoing, sending: Sending) -> str:
     """Send one message; "sent", "failed" or "retried", committed."""
-    recipient = delivery.subscriber.email
-    message_id, data = message.build(
-        mail, sending.sender, recipient, list_id=sending.list_id, domain=sending.domain
-    )
+    assert item.mail is not None
     try:
-        connection.send(sending.sender, recipient, message_id, data)
+        message_id, data = message.build(
+            item.mail,
+            sending.sender,
+            item.recipient,
+            list_id=sending.list_id,
+            domain=sending.domain,
+        )
+    except ValueError as exc:  # an address or header that cannot be sent: never will be
+        _set(session, item.delivery_id, DeliveryStatus.FAILED, str(exc))
+        return "failed"
+    try:
+        connection.send(sending.sender, item.recipient, message_id, data)
     except PermanentError as exc:
-        _finish(session, delivery, DeliveryStatus.FAILED, str(exc))
+        _set(session, item.delivery_id, DeliveryStatus.FAILED, str(exc))
         return "failed"
     except TransientError as exc:
-        _retry(session, delivery, str(exc))
-        return "retried"
-    delivery.message_id = message_id
-    delivery.sent_at = utcnow()
-    _finish(session, delivery, DeliveryStatus.SENT, "")
+        return _retry(session, item, str(exc))
+    _set(session, item.delivery_id, DeliveryStatus.SENT, "", message_id=message_id)
     return "sent"
 
 
-def _finish(session: Session, delivery: Delivery, status: DeliveryStatus, error: str) -> None:
-    delivery.status = status.value
-    delivery.last_error = error[:500]
+def _set(
+    session: Session, delivery_id: int, status: DeliveryStatus, error: str, **values: object
+) -> None:
+    """Record a delivery's outcome and commit it at once (a Core statement: this runs for every
+    message)."""
+    if status == DeliveryStatus.SENT:
+        values["sent_at"] = utcnow()
+    table = Delivery.__table__
+    statement = table.update().where(table.c.id == sa.bindparam("delivery_id"))
+    session.connection().execute(
+        statement.values(status=status.value, last_error=error[:500], **values),
+        {"delivery_id": delivery_id},
+    )
     session.commit()
 
 
-def _retry(session: Session, delivery: Delivery, error: str) -> None:
-    if delivery.attempts >= MAX_ATTEMPTS:
-        _finish(
-            session, delivery, DeliveryStatus.FAILED, f"gave up after {delivery.attempts}: {error}"
-        )
-        return
-    delivery.status = DeliveryStatus.QUEUED.value
-    delivery.next_attempt_at = utcnow() + backoff(delivery.attempts)
-    delivery.last_error = error[:500]
-    session.commit()
+def _retry(session: Session, item: Outgoing, error: str) -> str:
+    """Put the delivery back with a backoff, or fail it after MAX_ATTEMPTS; the outcome."""
+    if item.attempts >= MAX_ATTEMPTS:
+        message_ = f"gave up after {item.attempts}: {error}"
+        _set(session, item.delivery_id, DeliveryStatus.FAILED, message_)
+        return "failed"
+    next_attempt_at = utcnow() + backoff(item.attempts)
+    _set(session, item.delivery_id, DeliveryStatus.QUEUED, error, next_attempt_at=next_attempt_at)
+    return "retried"

@@ -13,11 +13,13 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from werkzeug import Response
 
-from app.db import db
+from app.auth.models import Role
+from app.auth.routes import role_required
+from app.db import db, utcnow
 from app.security import csrf, rate_limits
 from app.taxonomy.services import region_tree
 
-from . import services
+from . import services, status
 from .forms import PreferencesForm, SubscribeForm
 from .models import Subscriber
 from .services import MailError, Preferences
@@ -164,4 +166,22 @@ def unsubscribe(token: str) -> Response | Any:
         "mail/message.html",
         title=_("Unsubscribed"),
         message=_("You will receive no more reminders or digests."),
+    )
+
+
+@bp.get("/admin/outbox")
+@role_required(Role.ADMIN)
+def outbox_page() -> str:
+    """The outbox by kind and status, the latest deliveries and failures, the schedulers."""
+    shown = request.args.get("status", "")
+    statuses = [shown] if shown in ("queued", "sending", "sent", "failed") else []
+    now = utcnow()
+    return render_template(
+        "mail/outbox.html",
+        counts=status.counts(db.session),
+        deliveries=status.recent(db.session, statuses),
+        backlog=status.backlog(db.session, now),
+        heartbeats=status.heartbeats(db.session),
+        shown=shown,
+        now=now,
     )

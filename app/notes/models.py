@@ -7,7 +7,7 @@ import enum
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, orm_insert_sentinel, relationship
 
 from app.db import Base, utcnow
 from app.taxonomy.models import Person, Region
@@ -125,6 +125,10 @@ class Update(Base):
     auto_region_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
     suggested_region_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
     auto_handles: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # For the ORM alone: with it, one INSERT ... RETURNING stores all of a note's new updates
+    # and still gives each its id (SQLite returns the rows of a multi-row INSERT in no promised
+    # order, so without it the ORM inserts them one statement each). Nothing reads it.
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()
 
     note: Mapped[Note] = relationship(back_populates="updates")
     regions: Mapped[list[Region]] = relationship(secondary=update_regions, order_by="Region.name")

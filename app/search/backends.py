@@ -53,6 +53,13 @@ class Plan:
 
 
 @dataclasses.dataclass
+class FacetCounts:
+    by_region: dict[int, int]  # matches below each region asked for
+    by_year: dict[int, int]  # matches by year, every year: their sum is the number of matches
+    last_day: dt.date | None  # the index's latest day (not the matches'), None when no match
+
+
+@dataclasses.dataclass
 class Hit:
     update_id: int
     title: str  # with MARK_START / MARK_END around matched words
@@ -70,7 +77,16 @@ class Backend(Protocol):
     ) -> list[Hit]: ...
     def facet_counts(
         self, session: Session, plan: Plan, region_ids: Sequence[int]
-    ) -> tuple[dict[int, int], dict[int, int]]: ...
+    ) -> FacetCounts: ...
+    def search_with_facets(
+        self,
+        session: Session,
+        plan: Plan,
+        sort: str,
+        limit: int,
+        offset: int,
+        region_ids: Sequence[int],
+    ) -> tuple[list[Hit], FacetCounts]: ...
 
 
 def for_session(session: Session) -> Backend:
@@ -219,11 +235,10 @@ class SQLiteBackend:
             params["match"] = expression
         return session.execute(sa.text(sql), params).scalar_one()
 
-    def facet_counts(
-        self, session: Session, plan: Plan, region_ids: Sequence[int]
-    ) -> tuple[dict[int, int], dict[int, int]]:
+    def facet_counts(self, session: Session, plan: Plan, region_ids: Sequence[int]) -> FacetCounts:
         """Matches by region, one FTS5 count each (a region is a `keys` token, so this is a
-        merge of two posting lists); by year, one grouped query over search_documents."""
+        merge of two posting lists); by year, one grouped query over search_documents, each
+        row with the index's last day (its max read from one end of the day index)."""
         by_region = {
             region_id: self.count(session, plan.narrowed(region_ids=[region_id]))
             for region_id in region_ids
@@ -235,11 +250,28 @@ class SQLiteBackend:
             dates += f" AND update_id IN ({matches})"
             params["match"] = expression
         sql = (
-            "SELECT CAST(substr(day, 1, 4) AS INTEGER), count(*) FROM search_documents"
+            "SELECT CAST(substr(day, 1, 4) AS INTEGER), count(*),"
+            " (SELECT max(day) FROM search_documents) FROM search_documents"
             f" WHERE 1 = 1{dates} GROUP BY 1"
         )
-        by_year = {year: count for year, count in session.execute(sa.text(sql), params)}
-        return by_region, by_year
+        rows = session.execute(sa.text(sql), params).all()
+        last_day = dt.date.fromisoformat(rows[0][2]) if rows else None
+        return FacetCounts(by_region, {year: count for year, count, _ in rows}, last_day)
+
+    def search_with_facets(
+        self,
+        session: Session,
+        plan: Plan,
+        sort: str,
+        limit: int,
+        offset: int,
+        region_ids: Sequence[int],
+    ) -> tuple[list[Hit], FacetCounts]:
+        """The facets (whose year counts give the total), then the page if there is one."""
+        counts = self.facet_counts(session, plan, region_ids)
+        if sum(counts.by_year.values()) <= offset:
+            return [], counts
+        return self.search(session, plan, sort, limit, offset), counts
 
     def search(self, session: Session, plan: Plan, sort: str, limit: int, offset: int) -> list[Hit]:
         expression = fts_expression(plan)
@@ -379,25 +411,77 @@ class PostgresBackend:
         sql = f"SELECT count(*) FROM search_documents WHERE {where}"
         return session.execute(sa.text(sql), params).scalar_one()
 
-    def facet_counts(
-        self, session: Session, plan: Plan, region_ids: Sequence[int]
-    ) -> tuple[dict[int, int], dict[int, int]]:
+    def facet_counts(self, session: Session, plan: Plan, region_ids: Sequence[int]) -> FacetCounts:
         """Matches by region and by year from one pass over the matches: `region_ids` holds
-        each update's regions and the regions above them, once each."""
+        each update's regions and the regions above them, once each. The year rows carry the
+        index's last day."""
         where, params = self._where(plan)
         params["facet_regions"] = list(region_ids)
         sql = (
             f"WITH matched AS MATERIALIZED (SELECT day, region_ids FROM search_documents"
             f" WHERE {where})"
-            " SELECT 'region', r.id, count(*) FROM matched, unnest(matched.region_ids) AS r(id)"
+            " SELECT 'region', r.id, count(*), NULL FROM matched,"
+            " unnest(matched.region_ids) AS r(id)"
             " WHERE r.id = ANY(CAST(:facet_regions AS integer[])) GROUP BY r.id"
-            " UNION ALL SELECT 'year', CAST(extract(year FROM day) AS integer), count(*)"
-            " FROM matched GROUP BY 2"
+            " UNION ALL SELECT 'year', CAST(extract(year FROM day) AS integer), count(*),"
+            " (SELECT max(day) FROM search_documents) FROM matched GROUP BY 2"
         )
         counts: dict[str, dict[int, int]] = {"region": {}, "year": {}}
-        for kind, key, count in session.execute(sa.text(sql), params):
+        last_day = None
+        for kind, key, count, day in session.execute(sa.text(sql), params):
             counts[kind][key] = count
-        return counts["region"], counts["year"]
+            last_day = day or last_day
+        return FacetCounts(counts["region"], counts["year"], last_day)
+
+    def search_with_facets(
+        self,
+        session: Session,
+        plan: Plan,
+        sort: str,
+        limit: int,
+        offset: int,
+        region_ids: Sequence[int],
+    ) -> tuple[list[Hit], FacetCounts]:
+        """The page and the facets from one pass over the matches: each match's tsvector is
+        read (detoasted) once, for its rank, instead of once for the page and again for the
+        phrase's positions when counting."""
+        where, params = self._where(plan)
+        if "query" not in params:
+            counts = self.facet_counts(session, plan, region_ids)
+            hits = []
+            if sum(counts.by_year.values()) > offset:
+                hits = self.search(session, plan, sort, limit, offset)
+            return hits, counts
+        params |= _headline_params() | {
+            "limit": limit,
+            "offset": offset,
+            "facet_regions": list(region_ids),
+        }
+        score, order = _ranking(sort)
+        sql = (
+            "WITH matched AS MATERIALIZED (SELECT update_id, day, region_ids,"
+            f" {score} AS score FROM search_documents WHERE {where}),"
+            f" page AS MATERIALIZED (SELECT update_id, row_number() OVER (ORDER BY {order}) AS n"
+            f" FROM (SELECT * FROM matched ORDER BY {order} LIMIT :limit OFFSET :offset) AS p)"
+            f" SELECT 'hit', page.n, d.update_id, CAST(NULL AS date), {_HEADLINES}"
+            " FROM page JOIN search_documents d ON d.update_id = page.update_id"
+            " UNION ALL SELECT 'region', r.id, count(*), NULL, NULL, NULL FROM matched,"
+            " unnest(matched.region_ids) AS r(id)"
+            " WHERE r.id = ANY(CAST(:facet_regions AS integer[])) GROUP BY r.id"
+            " UNION ALL SELECT 'year', CAST(extract(year FROM day) AS integer), count(*),"
+            " (SELECT max(day) FROM search_documents), NULL, NULL FROM matched GROUP BY 2"
+        )
+        hits: list[tuple[int, Hit]] = []
+        counts = FacetCounts({}, {}, None)
+        for kind, key, value, day, title, snippet in session.execute(sa.text(sql), params):
+            if kind == "hit":
+                hits.append((key, _pg_hit((value, title), snippet)))
+            elif kind == "region":
+                counts.by_region[key] = value
+            else:
+                counts.by_year[key] = value
+                counts.last_day = day
+        return [hit for _, hit in sorted(hits, key=lambda pair: pair[0])], counts
 
     def search(self, session: Session, plan: Plan, sort: str, limit: int, offset: int) -> list[Hit]:
         where, params = self._where(plan)
@@ -409,32 +493,46 @@ class PostgresBackend:
             )
             rows = session.execute(sa.text(sql), params).all()
             return [_pg_hit(row, _shortened(row[2])) for row in rows]
-        options = (
-            f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, MinWords=12,"
-            ' MaxFragments=2, FragmentDelimiter=" … "'
+        params |= _headline_params()
+        score, inner_order = _ranking(sort)
+        outer_order = (
+            "page.score DESC, d.update_id DESC"
+            if sort == "relevance"
+            else "d.day DESC, d.update_id DESC"
         )
-        params["options"] = options
-        params["title_options"] = f"StartSel={MARK_START}, StopSel={MARK_END}, HighlightAll=true"
-        if sort == "relevance":
-            rank = "ts_rank(tsv, to_tsquery('convene', :query))"
-            inner_order, outer_order = (
-                f"{rank} DESC, update_id DESC",
-                "page.score DESC, d.update_id DESC",
-            )
-        else:
-            rank = "0"
-            inner_order, outer_order = "day DESC, update_id DESC", "d.day DESC, d.update_id DESC"
         sql = (
-            "SELECT d.update_id,"
-            f" ts_headline('{CONFIG}', d.title, to_tsquery('{CONFIG}', :query),"
-            " :title_options),"
-            f" ts_headline('{CONFIG}', d.body, to_tsquery('{CONFIG}', :query), :options)"
-            f" FROM (SELECT update_id, {rank} AS score FROM search_documents WHERE {where}"
+            f"SELECT d.update_id, {_HEADLINES}"
+            f" FROM (SELECT update_id, {score} AS score FROM search_documents WHERE {where}"
             f" ORDER BY {inner_order} LIMIT :limit OFFSET :offset) AS page"
             f" JOIN search_documents d ON d.update_id = page.update_id ORDER BY {outer_order}"
         )
         rows = session.execute(sa.text(sql), params).all()
         return [_pg_hit(row, row[2]) for row in rows]
+
+
+# The heading highlighted whole, and up to two fragments of the text: computed for the page's
+# rows alone (reading each row's body, which may be toasted).
+_HEADLINES = (
+    f"ts_headline('{CONFIG}', d.title, to_tsquery('{CONFIG}', :query), :title_options),"
+    f" ts_headline('{CONFIG}', d.body, to_tsquery('{CONFIG}', :query), :options)"
+)
+
+
+def _headline_params() -> dict[str, str]:
+    return {
+        "options": (
+            f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, MinWords=12,"
+            ' MaxFragments=2, FragmentDelimiter=" … "'
+        ),
+        "title_options": f"StartSel={MARK_START}, StopSel={MARK_END}, HighlightAll=true",
+    }
+
+
+def _ranking(sort: str) -> tuple[str, str]:
+    """The score and the order of a page: rank (ties: the newer update first), or date."""
+    if sort == "relevance":
+        return f"ts_rank(tsv, to_tsquery('{CONFIG}', :query))", "score DESC, update_id DESC"
+    return "0", "day DESC, update_id DESC"
 
 
 SQLITE = SQLiteBackend()

@@ -17,13 +17,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import event, orm
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.calls.models import Call, Series
 from app.notes.models import Note, NoteStatus, Update, update_regions, update_speakers
@@ -76,6 +76,24 @@ class RegionTree:
         return sorted(found)
 
 
+class SeriesTree:
+    """Every series' predecessor, read once, to find the series a series continues."""
+
+    def __init__(self, session: Session) -> None:
+        self.previous = {
+            series_id: previous_id
+            for series_id, previous_id in session.execute(sa.select(Series.id, Series.previous_id))
+        }
+
+    def lineage(self, series_id: int | None) -> list[int]:
+        """As `series_lineage`, by ids."""
+        ids: list[int] = []
+        while series_id is not None and series_id not in ids:
+            ids.append(series_id)
+            series_id = self.previous.get(series_id)
+        return ids
+
+
 def series_lineage(series: Series | None) -> list[int]:
     """The series and the series it continues (closed and continued when its rule changed)."""
     ids = []
@@ -87,54 +105,101 @@ def series_lineage(series: Series | None) -> list[int]:
 
 def note_day(note: Note) -> dt.date:
     call = note.call
-    if call is not None:
-        return call.start_at.astimezone(ZoneInfo(call.timezone)).date()
+    return day_of(call.start_at if call else None, call.timezone if call else None, note)
+
+
+def day_of(call_start: dt.datetime | None, call_timezone: str | None, note: Any) -> dt.date:
+    """A note's day: its call's date in the call's zone, else the day it was published
+    (`note`: a Note or a row with published_at and created_at)."""
+    if call_start is not None and call_timezone is not None:
+        return call_start.astimezone(ZoneInfo(call_timezone)).date()
     return (note.published_at or note.created_at).date()
 
 
-def documents_for(session: Session, notes: Iterable[Note], tree: RegionTree) -> Iterator[Document]:
-    for note in notes:
-        if note.status != NoteStatus.PUBLISHED:
-            continue
-        day = note_day(note)
-        series_ids = series_lineage(note.call.series) if note.call is not None else []
-        for update in note.updates:
-            body = update.text
-            if update.title and body.startswith(update.title):
-                body = body[len(update.title) :].lstrip()
-            yield Document(
-                update_id=update.id,
-                note_id=note.id,
-                title=_clean(update.title),
+def _grouped(rows: Iterable[Any]) -> dict[int, list[Any]]:
+    """Rows whose first column is an update id, by that id, in the rows' order."""
+    groups: dict[int, list[Any]] = {}
+    for row in rows:
+        groups.setdefault(row[0], []).append(row)
+    return groups
+
+
+def documents(
+    session: Session, note_ids: list[int], regions: RegionTree, series: SeriesTree
+) -> list[Document]:
+    """The documents of these notes' published updates, read as stored (the session is flushed).
+
+    Plain rows, not ORM objects: an import re-indexes a thousand notes at its commit, and
+    loading them again through the identity map (to be sure of reading what is stored) cost
+    more than building the documents.
+    """
+    notes = session.execute(
+        sa.select(
+            Note.id,
+            Note.title,
+            Note.language,
+            Note.published_at,
+            Note.created_at,
+            Call.start_at,
+            Call.timezone,
+            Call.series_id,
+        )
+        .outerjoin(Call, Call.id == Note.call_id)
+        .where(Note.id.in_(note_ids), Note.status == NoteStatus.PUBLISHED)
+    ).all()
+    if not notes:
+        return []
+    published = [note.id for note in notes]
+    of_notes = sa.select(Update.id).where(Update.note_id.in_(published)).scalar_subquery()
+    tagged = _grouped(
+        session.execute(
+            sa.select(update_regions.c.update_id, Region.id, Region.name)
+            .join(Region, Region.id == update_regions.c.region_id)
+            .where(update_regions.c.update_id.in_(of_notes))
+            .order_by(update_regions.c.update_id, Region.name)  # as Update.regions orders them
+        )
+    )
+    spoke = _grouped(
+        session.execute(
+            sa.select(update_speakers.c.update_id, Person.id, Person.handle, Person.display_name)
+            .join(Person, Person.id == update_speakers.c.person_id)
+            .where(update_speakers.c.update_id.in_(of_notes))
+            .order_by(update_speakers.c.update_id, Person.handle)  # as Update.speakers does
+        )
+    )
+    by_id = {note.id: note for note in notes}
+    result = []
+    updates = session.execute(
+        sa.select(Update.id, Update.note_id, Update.title, Update.text)
+        .where(Update.note_id.in_(published))
+        .order_by(Update.note_id, Update.position)
+    )
+    for update_id, note_id, title, text in updates:
+        note = by_id[note_id]
+        body = text
+        if title and body.startswith(title):
+            body = body[len(title) :].lstrip()
+        places = tagged.get(update_id, [])
+        people = spoke.get(update_id, [])
+        result.append(
+            Document(
+                update_id=update_id,
+                note_id=note_id,
+                title=_clean(title),
                 body=_clean(body),
                 note_title=_clean(note.title),
                 people=_clean(
-                    " ".join(
-                        f"@{person.handle} {person.display_name}".strip()
-                        for person in update.speakers
-                    )
+                    " ".join(f"@{handle} {name}".strip() for _, _, handle, name in people)
                 ),
-                places=_clean(" ".join(region.name for region in update.regions)),
-                region_ids=tree.with_ancestors(region.id for region in update.regions),
-                speaker_ids=sorted(person.id for person in update.speakers),
-                series_ids=series_ids,
+                places=_clean(" ".join(name for _, _, name in places)),
+                region_ids=regions.with_ancestors(region_id for _, region_id, _ in places),
+                speaker_ids=sorted(person_id for _, person_id, _, _ in people),
+                series_ids=series.lineage(note.series_id),
                 language=note.language,
-                day=day,
+                day=day_of(note.start_at, note.timezone, note),
             )
-
-
-def _load_notes(session: Session, note_ids: Iterable[int]) -> list[Note]:
-    query = (
-        sa.select(Note)
-        .where(Note.id.in_(list(note_ids)))
-        .options(
-            selectinload(Note.updates).selectinload(Update.regions),
-            selectinload(Note.updates).selectinload(Update.speakers),
-            selectinload(Note.call).selectinload(Call.series),
         )
-        .execution_options(populate_existing=True)
-    )
-    return list(session.scalars(query))
+    return result
 
 
 def reindex_notes(session: Session, note_ids: Iterable[int]) -> int:
@@ -144,13 +209,13 @@ def reindex_notes(session: Session, note_ids: Iterable[int]) -> int:
         return 0
     backend = backends.for_session(session)
     written = 0
-    tree = RegionTree(session)
+    regions, series = RegionTree(session), SeriesTree(session)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         backend.remove_notes(session, chunk)
-        documents = list(documents_for(session, _load_notes(session, chunk), tree))
-        backend.add(session, documents)
-        written += len(documents)
+        built = documents(session, chunk, regions, series)
+        backend.add(session, built)
+        written += len(built)
     return written
 
 
@@ -164,13 +229,12 @@ def reindex_all(session: Session, progress: Any = None, chunk: int = 200) -> int
     backend.clear(session)
     ids = all_note_ids(session)
     written = 0
-    tree = RegionTree(session)
+    regions, series = RegionTree(session), SeriesTree(session)
     for start in range(0, len(ids), chunk):
         part = ids[start : start + chunk]
-        documents = list(documents_for(session, _load_notes(session, part), tree))
-        backend.add(session, documents)
-        written += len(documents)
-        session.expunge_all()
+        built = documents(session, part, regions, series)
+        backend.add(session, built)
+        written += len(built)
         if progress is not None:
             progress(len(part))
     backend.optimize(session)

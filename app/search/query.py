@@ -5,7 +5,8 @@
 Words and "phrases" must all match; `OR` between two of them makes either do; a leading `-`
 excludes a word or phrase. Filters: `region:<slug>` (with the regions below it), `speaker:@handle`
 or `@handle`, `series:<slug>`, `after:` and `before:` (dates, inclusive), `lang:<code>`. A filter
-given twice matches either value. Quotes left open are closed at the end of the text.
+given twice matches either value. Quotes left open are closed at the end of the text. Words
+and phrases made only of stop words (`stopwords.STOPWORDS`) are left out, on both backends.
 """
 
 from __future__ import annotations
@@ -14,18 +15,11 @@ import dataclasses
 import datetime as dt
 import re
 
+from .stopwords import STOPWORDS, unaccented
+
 MAX_QUERY_LENGTH = 500
 MAX_TERMS = 16
 FILTERS = ("region", "speaker", "series", "after", "before", "lang")
-# Words that match nearly every update: dropped from a query that has other words to find.
-STOPWORDS = frozenset(
-    """a an and are as at be but by for from had has have in is it its of on or our so that the
-    their there these they this to was we were which who will with
-    de del el en la las los por un una y con para al lo se que es
-    le les des du et un une pour dans sur au aux est
-    da do das dos e em no na nos nas um uma para com""".split()  # noqa: SIM905
-)
-
 _TOKEN = re.compile(r'-?"[^"]*(?:"|$)|[^\s"]+|"')
 _WORD_CHARS = re.compile(r"\w+")
 _HANDLE = re.compile(r"@?([a-z0-9_](?:[a-z0-9_.-]{0,37}[a-z0-9_])?)", re.IGNORECASE)
@@ -65,6 +59,7 @@ class Query:
     after: dt.date | None = None
     before: dt.date | None = None
     language: str | None = None
+    stopwords: list[str] = dataclasses.field(default_factory=list)  # left out of the search
     notices: list[str] = dataclasses.field(default_factory=list)
 
     @property
@@ -77,16 +72,11 @@ class Query:
             self.regions or self.speakers or self.series or self.after or self.before
         ) or bool(self.language)
 
-    def without_stopwords(self) -> Query:
-        """The query without clauses made only of very common words, when others remain."""
-        useful = [clause for clause in self.clauses if not _only_stopwords(clause)]
-        if not useful or len(useful) == len(self.clauses):
-            return self
-        return dataclasses.replace(self, clauses=useful)
 
-
-def _only_stopwords(clause: list[Term]) -> bool:
-    return all(not term.phrase and set(term.words) <= STOPWORDS for term in clause)
+def is_stopword_term(term: Term) -> bool:
+    """A word or phrase made only of stop words: PostgreSQL would drop it, so neither backend
+    searches it."""
+    return all(unaccented(word) in STOPWORDS for word in term.words)
 
 
 def parse_date(value: str, name: str) -> dt.date:
@@ -126,6 +116,9 @@ def parse(text: str) -> Query:
             continue  # punctuation only: nothing a search could match
         if len(term.words) > 1 and not term.phrase:
             term = Term(term.text, phrase=True)  # "e-mail", "co-op": the words side by side
+        if is_stopword_term(term):
+            query.stopwords.append(term.text)  # as if not typed: "Recife OR the Nairobi"
+            continue
         if negated:
             query.excluded.append(term)
         elif pending_or:

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
+from flask import has_app_context
 from markupsafe import Markup, escape
-from sqlalchemy.orm import Session, defer, joinedload, selectinload
+from sqlalchemy.orm import Session
 
+from app.cache import page_cache
 from app.calls.models import Call, Series
-from app.notes.models import Note, Update
+from app.db import utcnow
+from app.notes.models import Note, Update, update_regions, update_speakers
 from app.taxonomy.models import Person, Region
 from app.taxonomy.services import find_region_by_slug_or_alias
 
 from . import backends, query
 from .backends import MARK_END, MARK_START, Plan
-from .documents import note_day, series_lineage
+from .documents import series_lineage
 from .query import Query, QueryError
 
 SORTS = ("relevance", "date")
@@ -50,14 +53,59 @@ class SearchRequest:
     facets: bool = True
 
 
+# What a result shows, read with plain queries rather than loaded as ORM objects (a third of a
+# selective search's time went to the ORM): the attributes the page, the API and the CLI read.
+
+
+@dataclasses.dataclass(frozen=True)
+class RegionRef:
+    id: int
+    slug: str
+    name: str
+    parent_id: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeakerRef:
+    handle: str
+    display_name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class CallRef:
+    id: int
+    start_at: dt.datetime
+    display_title: str
+
+
+@dataclasses.dataclass(frozen=True)
+class NoteRef:
+    id: int
+    title: str
+    slug: str
+    language: str
+    call: CallRef | None
+    day: dt.date  # its call's date in the call's zone, else the day it was published (as indexed)
+
+
+@dataclasses.dataclass(frozen=True)
+class UpdateRef:
+    id: int
+    anchor: str
+    title: str
+    note: NoteRef
+    regions: list[RegionRef]  # by name, as Update.regions
+    speakers: list[SpeakerRef]  # by handle, as Update.speakers
+
+
 @dataclasses.dataclass
 class Result:
-    update: Update
+    update: UpdateRef
     title: Markup
     snippet: Markup
 
     @property
-    def note(self) -> Note:
+    def note(self) -> NoteRef:
         return self.update.note
 
 
@@ -76,7 +124,7 @@ class SearchResults:
     per_page: int
     total: int
     results: list[Result]
-    regions: list[Region]  # the region filters, resolved
+    regions: list[RegionRef]  # the region filters, resolved
     speakers: list[Person]
     region_facets: list[Facet] = dataclasses.field(default_factory=list)
     year_facets: list[Facet] = dataclasses.field(default_factory=list)
@@ -92,7 +140,7 @@ class SearchResults:
 
 def result_day(result: Result) -> dt.date:
     """The date the result is filed under: its call's date, else its publication's."""
-    return note_day(result.note)
+    return result.note.day
 
 
 def highlighted(text: str) -> Markup:
@@ -121,15 +169,23 @@ def parse_request(request: SearchRequest) -> Query:
     if parsed.excluded and not parsed.has_text and not parsed.has_filters:
         raise QueryError("Add a word to search for: a search cannot hold only exclusions.")
     if request.text.strip() and not parsed.has_text and not parsed.has_filters:
+        if parsed.stopwords:
+            words = ", ".join(dict.fromkeys(parsed.stopwords))
+            raise QueryError(
+                f"Add a less common word: the search holds only very common words ({words[:80]}),"
+                " which are left out of searches."
+            )
         # Punctuation or a lone OR: searching for nothing would list every update.
         raise QueryError("Add a word to search for: the search holds no words.")
     return parsed
 
 
-def _resolve(session: Session, parsed: Query) -> tuple[Plan, list[Region], list[Person]]:
+def _resolve(
+    session: Session, parsed: Query, tree: RegionTable
+) -> tuple[Plan, list[RegionRef], list[Person]]:
     regions = []
     for slug in parsed.regions:
-        region = find_region_by_slug_or_alias(session, slug)
+        region = tree.by_slug.get(slug) or _region_by_alias(session, slug)
         if region is None:
             raise QueryError(f"There is no region {slug!r}.", "region")
         regions.append(region)
@@ -145,9 +201,8 @@ def _resolve(session: Session, parsed: Query) -> tuple[Plan, list[Region], list[
         if series is None:
             raise QueryError(f"There is no series {slug!r}.", "series")
         series_ids += series_lineage(series)
-    useful = parsed.without_stopwords()
     plan = Plan(
-        clauses=useful.clauses,
+        clauses=parsed.clauses,
         excluded=parsed.excluded,
         region_ids=[region.id for region in regions],
         speaker_ids=[person.id for person in people],
@@ -159,6 +214,13 @@ def _resolve(session: Session, parsed: Query) -> tuple[Plan, list[Region], list[
     return plan, regions, people
 
 
+def _region_by_alias(session: Session, slug: str) -> RegionRef | None:
+    region = find_region_by_slug_or_alias(session, slug)
+    if region is None:
+        return None
+    return RegionRef(region.id, region.slug, region.name, region.parent_id)
+
+
 def search(session: Session, request: SearchRequest) -> SearchResults:
     """A page of updates matching the request; QueryError when the input cannot be used."""
     if request.sort not in SORTS:
@@ -166,19 +228,34 @@ def search(session: Session, request: SearchRequest) -> SearchResults:
     if not 1 <= request.page <= MAX_PAGE:
         raise QueryError(f"page: pages run from 1 to {MAX_PAGE}.", "page")
     per_page = min(max(request.per_page, 1), 100)
-    parsed = parse_request(request)
-    plan, regions, people = _resolve(session, parsed)
-    backend = backends.for_session(session)
-    total = backend.count(session, plan)
     offset = (request.page - 1) * per_page
-    hits = backend.search(session, plan, request.sort, per_page, offset) if total > offset else []
+    parsed = parse_request(request)
+    tree = region_table(session)
+    plan, regions, people = _resolve(session, parsed, tree)
+    backend = backends.for_session(session)
+    region_facets: list[Facet] = []
+    year_facets: list[Facet] = []
+    if request.facets:
+        # The year counts cover every match: their sum is the total, no count needed.
+        regions_counted = facet_regions(tree, regions)
+        hits, counts = backend.search_with_facets(
+            session, plan, request.sort, per_page, offset, [r.id for r in regions_counted]
+        )
+        total, region_facets, year_facets = _facets(counts, regions_counted)
+    else:
+        hits = backend.search(session, plan, request.sort, per_page, offset)
+        if len(hits) < per_page and (hits or not offset):
+            # The last page (or no match at all): what precedes it plus what it holds.
+            total = offset + len(hits)
+        else:
+            total = backend.count(session, plan)
     updates = _load_updates(session, [hit.update_id for hit in hits])
     results = [
         Result(updates[hit.update_id], highlighted(hit.title), highlighted(hit.snippet))
         for hit in hits
         if hit.update_id in updates
     ]
-    found = SearchResults(
+    return SearchResults(
         query=parsed,
         sort=request.sort,
         page=request.page,
@@ -187,10 +264,9 @@ def search(session: Session, request: SearchRequest) -> SearchResults:
         results=results,
         regions=regions,
         speakers=people,
+        region_facets=region_facets,
+        year_facets=year_facets,
     )
-    if request.facets and total:
-        found.region_facets, found.year_facets = _facets(session, backend, plan, regions)
-    return found
 
 
 def speakers(session: Session, limit: int = 2000) -> list[Person]:
@@ -198,81 +274,148 @@ def speakers(session: Session, limit: int = 2000) -> list[Person]:
     return list(session.scalars(sa.select(Person).order_by(Person.handle).limit(limit)))
 
 
-def _load_updates(session: Session, ids: list[int]) -> dict[int, Update]:
+# The index's own table: its day and language are the note's as indexed (kept in step before
+# each commit). Reading them there spares reading the notes rows past their large bodies, which
+# on SQLite means following each note's overflow pages (tens of kB a note).
+_documents = sa.table(
+    "search_documents", sa.column("update_id"), sa.column("day"), sa.column("language")
+)
+
+
+_ids = sa.bindparam("ids", expanding=True)
+# Built once: constructing them took longer than running them.
+_PAGE_UPDATES = (
+    sa.select(
+        Update.id,
+        Update.anchor,
+        Update.title,
+        Note.id,
+        Note.title,
+        Note.slug,
+        _documents.c.language,
+        _documents.c.day,
+        Call.id,
+        Call.start_at,
+        Call.title,
+        Series.title,
+    )
+    .select_from(_documents)
+    .join(Update, Update.id == _documents.c.update_id)
+    .join(Note, Note.id == Update.note_id)
+    .outerjoin(Call, Call.id == Note.call_id)
+    .outerjoin(Series, Series.id == Call.series_id)
+    .where(_documents.c.update_id.in_(_ids))
+)
+_PAGE_TAGS = sa.union_all(
+    sa.select(update_regions.c.update_id, Region.id, Region.slug, Region.name, sa.literal(0))
+    .join(Region, Region.id == update_regions.c.region_id)
+    .where(update_regions.c.update_id.in_(_ids)),
+    sa.select(
+        update_speakers.c.update_id, Person.id, Person.handle, Person.display_name, sa.literal(1)
+    )
+    .join(Person, Person.id == update_speakers.c.person_id)
+    .where(update_speakers.c.update_id.in_(_ids)),
+)
+
+
+def _load_updates(session: Session, ids: list[int]) -> dict[int, UpdateRef]:
+    """The page's updates with their notes, calls, regions and speakers: two plain queries."""
     if not ids:
         return {}
-    # One query for the updates with their notes, calls and series (many-to-one, joined), two
-    # for their regions and speakers. The Markdown and HTML bodies, large and not shown in
-    # results, are loaded only if something reads them.
-    query_ = (
-        sa.select(Update)
-        .where(Update.id.in_(ids))
-        .options(
-            defer(Update.body),
-            defer(Update.body_html),
-            defer(Update.text),
-            joinedload(Update.note).options(
-                defer(Note.body),
-                defer(Note.body_html),
-                joinedload(Note.call).joinedload(Call.series),
-            ),
-            selectinload(Update.regions),
-            selectinload(Update.speakers),
+    rows = session.execute(_PAGE_UPDATES, {"ids": ids}).all()
+    regions: dict[int, list[RegionRef]] = {}
+    speakers_: dict[int, list[SpeakerRef]] = {}
+    for update_id, tag_id, key, name, is_person in session.execute(_PAGE_TAGS, {"ids": ids}):
+        if is_person:
+            speakers_.setdefault(update_id, []).append(SpeakerRef(key, name))
+        else:
+            regions.setdefault(update_id, []).append(RegionRef(tag_id, key, name))
+    found = {}
+    for row in rows:
+        call = None if row[8] is None else CallRef(row[8], row[9], row[10] or row[11] or "")
+        note = NoteRef(row[3], row[4], row[5], row[6], call, _as_date(row[7]))
+        found[row[0]] = UpdateRef(
+            row[0],
+            row[1],
+            row[2],
+            note,
+            sorted(regions.get(row[0], []), key=lambda region: (region.name, region.id)),
+            sorted(speakers_.get(row[0], []), key=lambda person: person.handle),
         )
-    )
-    return {update.id: update for update in session.scalars(query_).unique()}
+    return found
 
 
-def facet_regions(session: Session, chosen: list[Region]) -> list[Region]:
+def _as_date(value: dt.date | str) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+@dataclasses.dataclass
+class RegionTable:
+    """The region tree as plain data, for resolving `region:` filters and choosing facets."""
+
+    regions: list[RegionRef]
+
+    def __post_init__(self) -> None:
+        self.by_slug = {region.slug: region for region in self.regions}
+        self.children: dict[int | None, list[RegionRef]] = {}
+        for region in sorted(self.regions, key=lambda region: (region.name, region.id)):
+            self.children.setdefault(region.parent_id, []).append(region)
+
+
+_decoded: tuple[bytes, RegionTable] | None = None
+
+
+def region_table(session: Session) -> RegionTable:
+    """The region tree, kept per process in the page cache under the "schedule" topic (whose
+    version every change to a region bumps) rather than read on each search."""
+
+    def build() -> tuple[bytes, None]:
+        rows = session.execute(sa.select(Region.id, Region.slug, Region.name, Region.parent_id))
+        return json.dumps([list(row) for row in rows]).encode(), None
+
+    if not has_app_context():
+        return RegionTable([RegionRef(*row) for row in json.loads(build()[0])])
+    global _decoded
+    body = page_cache().get_or_build("schedule", "search.region_table", build, utcnow())
+    decoded = _decoded
+    if decoded is None or decoded[0] is not body:
+        decoded = (body, RegionTable([RegionRef(*row) for row in json.loads(body)]))
+        _decoded = decoded
+    return decoded[1]
+
+
+def facet_regions(tree: RegionTable, chosen: list[RegionRef]) -> list[RegionRef]:
     """The regions to count by: those just below the one chosen, else below the top of the
     tree (the world, when it is the one root), else the roots themselves."""
     if len(chosen) == 1:
-        parent_ids = [chosen[0].id]
-    else:
-        parent_ids = list(session.scalars(sa.select(Region.id).where(Region.parent_id.is_(None))))
-        if len(parent_ids) != 1:
-            return list(session.scalars(sa.select(Region).where(Region.id.in_(parent_ids))))
-    query_ = sa.select(Region).where(Region.parent_id.in_(parent_ids)).order_by(Region.name)
-    return list(session.scalars(query_))
+        return tree.children.get(chosen[0].id, [])
+    roots = tree.children.get(None, [])
+    if len(roots) != 1:
+        return roots
+    return tree.children.get(roots[0].id, [])
 
 
 def _facets(
-    session: Session, backend: backends.Backend, plan: Plan, chosen: list[Region]
-) -> tuple[list[Facet], list[Facet]]:
-    """Counts by region (those `facet_regions` gives) and by year (the last FACET_YEARS years
-    of the index), leaving out zeros; the backend counts them all at once."""
-    regions = facet_regions(session, chosen)
-    first, last = _day_range(session)
-    years: list[int] = []
-    if first is not None and last is not None:
-        years = list(range(last.year, max(first.year, last.year - FACET_YEARS + 1) - 1, -1))
-    by_region, by_year = backend.facet_counts(session, plan, [region.id for region in regions])
+    counts: backends.FacetCounts, regions: list[RegionRef]
+) -> tuple[int, list[Facet], list[Facet]]:
+    """The total, and counts by region (those `facet_regions` gives) and by year (the last
+    FACET_YEARS years of the index), leaving out zeros."""
     region_facets = [
-        Facet(region.slug, region.name, by_region[region.id])
+        Facet(region.slug, region.name, counts.by_region[region.id])
         for region in regions
-        if by_region.get(region.id)
+        if counts.by_region.get(region.id)
     ]
+    years: list[int] = []
+    if counts.last_day is not None:
+        last = counts.last_day.year
+        years = list(range(last, last - FACET_YEARS, -1))
     year_facets = [
-        Facet(str(year), str(year), by_year[year]) for year in years if by_year.get(year)
+        Facet(str(year), str(year), counts.by_year[year])
+        for year in years
+        if counts.by_year.get(year)
     ]
-    return sorted(region_facets, key=lambda facet: (-facet.count, facet.label)), year_facets
-
-
-def _day_range(session: Session) -> tuple[dt.date | None, dt.date | None]:
-    # Two subqueries: each reads one end of the day index; min and max together would scan it.
-    row = session.execute(
-        sa.text(
-            "SELECT (SELECT min(day) FROM search_documents),"
-            " (SELECT max(day) FROM search_documents)"
-        )
-    ).one()
-    return _as_date(row[0]), _as_date(row[1])
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
+    region_facets.sort(key=lambda facet: (-facet.count, facet.label))
+    return sum(counts.by_year.values()), region_facets, year_facets
 
 
 __all__ = ["QueryError", "SearchRequest", "SearchResults", "search"]

@@ -244,3 +244,22 @@ def test_single_call(client: FlaskClient, scenario: Scenario) -> None:
     assert str(event["UID"]) == f"call-{scenario.moved_id}@localhost"
     assert "RECURRENCE-ID" not in event and "RRULE" not in event
     assert event.decoded("DTSTART").astimezone(dt.UTC) == scenario.moved_to
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_feeds_do_not_vary_on_cookie(
+    client: FlaskClient, scenario: Scenario, make_user: Any, auth: Any, signed_in: bool
+) -> None:
+    """A public feed is the same for everyone: a shared cache must keep one copy, so no
+    Vary: Cookie and no session cookie, even for a signed-in member."""
+    if signed_in:
+        make_user("member@example.org")
+        assert auth.login("member@example.org").status_code == 302
+    client.set_cookie("convene_locale", "en")
+    for path in ("/calendar.ics", f"/series/{scenario.slug}.ics", "/notes.atom"):
+        for response in (client.get(path), client.head(path)):
+            assert response.status_code == 200
+            assert "Cookie" not in response.headers.get("Vary", ""), path
+            assert "Set-Cookie" not in response.headers, path
+    # HTML pages still vary: they hold per-visitor content.
+    assert "Cookie" in client.get("/").headers.get("Vary", "")

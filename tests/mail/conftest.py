@@ -14,6 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
 
+from app.mail import digests
 from app.mail.outbox import Sending
 from app.mail.transport import SMTPTransport
 
@@ -76,7 +77,9 @@ def smtp() -> Iterator[tuple[Sink, SMTPTransport]]:
 
 @pytest.fixture(autouse=True)
 def app_context(app: Flask) -> Iterator[None]:
-    """Tokens are signed with the app's secret: tests run inside its context."""
+    """Tokens are signed with the app's secret: tests run inside its context. Digests rendered
+    by an earlier test are forgotten."""
+    digests.RENDERED.entries.clear()
     with app.app_context():
         yield
 

@@ -4,6 +4,7 @@ button (not by following the link), preferences by token, one-click unsubscribe.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -135,3 +136,21 @@ def test_one_click_unsubscribe_needs_no_cookie_or_csrf(
     assert subscriber(session, "amina@example.org").status == "unsubscribed"
     assert client.post(f"/u/{token}x").status_code == 400
     assert session.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 1
+
+
+def test_the_outbox_page_is_for_admins(
+    client: FlaskClient, session: Session, auth: Any, make_user: Any
+) -> None:
+    subscribe(client, "amina@example.org")
+    assert client.get("/admin/outbox").status_code == 302  # to the sign-in page
+    make_user(email="editor@example.org", role="editor")
+    auth.login("editor@example.org")
+    assert client.get("/admin/outbox").status_code == 403
+    auth.logout()
+    make_user(email="admin@example.org", role="admin")
+    auth.login("admin@example.org")
+    page = client.get("/admin/outbox").get_data(as_text=True)
+    assert "amina@example.org" in page and "confirmation" in page
+    assert "No scheduler has run" in page
+    failed = client.get("/admin/outbox?status=failed").get_data(as_text=True)
+    assert "amina@example.org" not in failed
