@@ -15,6 +15,7 @@ import socket
 from typing import Any
 
 import sqlalchemy as sa
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
@@ -76,8 +77,12 @@ class Runner:
         return True
 
     def run_forever(self) -> None:
+        # One thread: the jobs run one after another, never two transactions of this process
+        # at once (on SQLite two would lock each other out).
         scheduler = BlockingScheduler(
-            timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1}
+            timezone="UTC",
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={"coalesce": True, "max_instances": 1},
         )
         for job in self.jobs:
             scheduler.add_job(
@@ -92,7 +97,7 @@ class Runner:
         scheduler.add_job(self.beat, "interval", seconds=10, id="heartbeat", next_run_time=utcnow())
 
         def stop(signum: int, frame: Any) -> None:
-            scheduler.shutdown(wait=False)
+            scheduler.shutdown(wait=True)  # let a running job finish its transaction
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +19,8 @@ from app.mail import services
 from app.mail.models import Delivery
 from app.scheduler.leadership import Leadership
 from app.scheduler.models import SchedulerHeartbeat
+
+from ..conftest import dispose, fresh_database, make_app, migrate
 
 
 def test_one_leader_at_a_time(app: Flask) -> None:
@@ -65,3 +71,46 @@ def test_a_standby_runs_nothing(
     assert list(tmp_path.glob("*.eml")) == []
     session.expire_all()
     assert session.scalar(sa.select(Delivery.status)) == "queued"
+
+
+def test_the_process_sends_and_stops_cleanly(backend: str, tmp_path: Path) -> None:
+    """`flask scheduler run` as a process: its jobs (all due at start) run without error, the
+    confirmation goes out, and SIGTERM stops it and removes its heartbeat."""
+    outbox_dir = tmp_path / "outbox"
+    with fresh_database(backend, tmp_path) as url:
+        app = make_app(url)
+        migrate(app)
+        with app.app_context():
+            services.subscribe(db.session, "amina@example.org", services.Preferences())
+            db.session.commit()
+        env = os.environ | {
+            "DATABASE_URL": url,
+            "FLASK_APP": "app",
+            "MAIL_SERVER": "",
+            "MAIL_OUTBOX_DIR": str(outbox_dir),
+            "SCHEDULER_OUTBOX_SECONDS": "0.2",
+        }
+        log = tmp_path / "scheduler.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "flask", "scheduler", "run"],
+                cwd=Path(__file__).resolve().parents[2],
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            deadline = time.monotonic() + 60
+            while not list(outbox_dir.glob("*.eml")) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(1)  # every job has run at least once by now
+        finally:
+            process.terminate()
+            process.wait(20)
+        text = log.read_text()
+        assert len(list(outbox_dir.glob("*.eml"))) == 1, text
+        assert "Traceback" not in text and "raised an exception" not in text, text
+        with app.app_context():
+            assert db.session.scalar(sa.select(Delivery.status)) == "sent"
+            assert db.session.scalars(sa.select(SchedulerHeartbeat)).all() == []
+        dispose(app)
