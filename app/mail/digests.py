@@ -3,7 +3,8 @@
 Who gets one: every active subscriber who wants digests and for whom the note holds something:
 an update tagged with one of their regions or a region below it (no region chosen means
 everything), or a global update, which everyone gets. Nobody gets an empty digest, and a draft
-or deleted note is never sent.
+or deleted note is never sent. While the monthly roll-up is on (rollup.py), those who chose it
+get theirs once a month instead; while it is off, they get a digest after each call too.
 
 When: publishing a note (a flush that makes a note published) queues its digests after the
 commit succeeds, in a session of its own, so the editor's note is in subscribers' outboxes
@@ -15,6 +16,9 @@ is rolled back must queue nothing, and a failure to queue mail must never undo a
 Rendering: a digest depends only on the note, the subscriber's regions and their language, so
 it is rendered (templates, then CSS inlined) once per distinct (regions, language) with
 placeholders for the links that are each subscriber's own, which are filled in per subscriber.
+The roll-up is built from the same pieces: who gets one (`recipients`), what of a note a set of
+regions sees (`select_digest`), the templates' sections, and rendering once per (regions,
+language) (`render_each`).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import logging
 import secrets
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -40,13 +44,14 @@ from markupsafe import escape
 from sqlalchemy import event, orm
 from sqlalchemy.orm import Session, selectinload
 
+from app.calls.models import Call
 from app.db import after_commit, db, utcnow
 from app.notes.models import Note, NoteStatus, Update
 from app.taxonomy.models import Region
 
-from . import outbox, services
+from . import months, outbox, services
 from .message import Mail
-from .models import Delivery, Subscriber, SubscriberStatus, subscriber_regions
+from .models import Delivery, DigestFrequency, Subscriber, SubscriberStatus, subscriber_regions
 from .outbox import Sending
 
 log = logging.getLogger(__name__)
@@ -198,12 +203,46 @@ def enqueue_note_digests(session: Session, note: Note, now: dt.datetime) -> int:
     """Queue the note's digest for each subscriber it holds something for; the number queued.
 
     Subscribers who confirmed after the note was published get the next one; those with a
-    delivery of this digest already are not asked again (the sweep stays cheap)."""
+    delivery of this digest already are not asked again (the sweep stays cheap). Nor are
+    those who get the note in a monthly roll-up: while the roll-up is on, whoever chose it;
+    at any time, whoever already received the roll-up of the note's month (the roll-up was
+    switched off in the days after it went out, when the sweep still looks at that month)."""
     if not is_news(note, now):
         return 0
+    assert note.published_at is not None  # is_news
+    month = months.month_of(note.published_at, months.site_zone())
+    rolled_up = sa.exists().where(
+        Delivery.kind == months.ROLLUP_KIND,
+        Delivery.subject == months.month_subject(month),
+        Delivery.subscriber_id == Subscriber.id,
+    )
+    conditions = [
+        sa.or_(Subscriber.confirmed_at.is_(None), Subscriber.confirmed_at <= note.published_at),
+        ~rolled_up,
+    ]
+    if services.mail_settings(session).is_rollup_on:
+        conditions.append(Subscriber.digest_frequency != DigestFrequency.MONTHLY.value)
     subject = note_subject(note.id)
+
+    def holds_something(tree: RegionTree, chosen: Chosen) -> bool:
+        return not select_digest(note, tree, chosen).is_empty
+
+    ids = recipients(session, KIND, subject, conditions, holds_something)
+    return outbox.enqueue(session, KIND, subject, ids, at=now)
+
+
+def recipients(
+    session: Session,
+    kind: str,
+    subject: str,
+    conditions: Sequence[sa.ColumnElement[bool]],
+    holds_something: Callable[[RegionTree, Chosen], bool],
+) -> list[int]:
+    """The active subscribers who want digests, meet `conditions`, have no delivery of (kind,
+    subject) yet, and for whose regions the mail holds something; asked once per set of
+    regions, not once per subscriber."""
     delivered = sa.exists().where(
-        Delivery.kind == KIND, Delivery.subject == subject, Delivery.subscriber_id == Subscriber.id
+        Delivery.kind == kind, Delivery.subject == subject, Delivery.subscriber_id == Subscriber.id
     )
     rows = session.execute(
         sa.select(Subscriber.id, subscriber_regions.c.region_id)
@@ -211,7 +250,7 @@ def enqueue_note_digests(session: Session, note: Note, now: dt.datetime) -> int:
         .where(
             Subscriber.status == SubscriberStatus.ACTIVE.value,
             Subscriber.wants_digests.is_(True),
-            sa.or_(Subscriber.confirmed_at.is_(None), Subscriber.confirmed_at <= note.published_at),
+            *conditions,
             ~delivered,
         )
     )
@@ -219,18 +258,17 @@ def enqueue_note_digests(session: Session, note: Note, now: dt.datetime) -> int:
     for subscriber_id, region_id in rows:
         regions_of[subscriber_id].update([region_id] if region_id is not None else [])
     if not regions_of:
-        return 0
+        return []
     by_regions: dict[frozenset[int], list[int]] = defaultdict(list)
     for subscriber_id, region_ids in regions_of.items():
         by_regions[frozenset(region_ids)].append(subscriber_id)
     tree = RegionTree.load(session)
-    recipients = [
+    return sorted(
         subscriber_id
         for region_ids, ids in by_regions.items()
-        if not select_digest(note, tree, tree.chosen(region_ids)).is_empty
+        if holds_something(tree, tree.chosen(region_ids))
         for subscriber_id in ids
-    ]
-    return outbox.enqueue(session, KIND, subject, sorted(recipients), at=now)
+    )
 
 
 def enqueue_recent_digests(session: Session, now: dt.datetime, days: int = 7) -> int:
@@ -241,7 +279,7 @@ def enqueue_recent_digests(session: Session, now: dt.datetime, days: int = 7) ->
             Note.status == NoteStatus.PUBLISHED.value,
             Note.published_at >= now - dt.timedelta(days=days),
         )
-        .options(*_note_options())
+        .options(*note_options())
         .order_by(Note.id)
     ).all()
     return sum(enqueue_note_digests(session, note, now) for note in notes)
@@ -256,24 +294,80 @@ def _note_published(session: Session, flush_context: Any) -> None:
             continue
         if instance in session.new or sa.inspect(instance).attrs.status.history.deleted:
             published.add(instance.id)
-    if published:
-        after_commit(session, functools.partial(_enqueue_published, frozenset(published)))
+    if not published:
+        return
+    pending = session.info.get(_PUBLISHED)
+    if pending is None:  # one callback for all of a transaction's flushes (an import's 1,000)
+        pending = session.info[_PUBLISHED] = set()
+        after_commit(session, functools.partial(_committed, session))
+    pending.update(published)
 
 
-def _enqueue_published(note_ids: frozenset[int]) -> None:
-    """After the commit, in a session of its own; without an app (a script), the sweep will."""
+def _committed(session: Session) -> None:
+    _enqueue_published(session.info.pop(_PUBLISHED, set()))
+
+
+_PUBLISHED = "digests.published_note_ids"
+
+
+@event.listens_for(orm.Session, "after_soft_rollback")
+def _forget_published(session: Session, previous_transaction: orm.SessionTransaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_PUBLISHED, None)
+
+
+def _enqueue_published(note_ids: set[int]) -> None:
+    """After the commit, in a session of its own; without an app (a script), the sweep will.
+
+    Only the notes that are news are loaded: an imported archive costs one query."""
     if not has_app_context():
         return
     session = db.sessionmaker()
     try:
         now = utcnow()
-        for note_id in sorted(note_ids):
-            note = load_note(session, note_id)
-            if note is not None:
+        news = _news(session, note_ids, now) if _anyone_wants_digests(session) else []
+        for start in range(0, len(news), 100):
+            notes = session.scalars(
+                sa.select(Note)
+                .where(Note.id.in_(news[start : start + 100]))
+                .options(*note_options())
+                .order_by(Note.id)
+            )
+            for note in notes:
                 enqueue_note_digests(session, note, now)
         session.commit()
     finally:
         session.close()
+
+
+def _anyone_wants_digests(session: Session) -> bool:
+    return session.scalar(
+        sa.select(
+            sa.exists().where(
+                Subscriber.status == SubscriberStatus.ACTIVE.value,
+                Subscriber.wants_digests.is_(True),
+            )
+        )
+    )
+
+
+def _news(session: Session, note_ids: Iterable[int], now: dt.datetime) -> list[int]:
+    """Which of these notes may be news (see `is_news`, which decides for each)."""
+    since = now - MAX_CALL_AGE
+    ids = sorted(note_ids)
+    found: list[int] = []
+    for start in range(0, len(ids), 500):
+        found += session.scalars(
+            sa.select(Note.id)
+            .outerjoin(Note.call)
+            .where(
+                Note.id.in_(ids[start : start + 500]),
+                Note.status == NoteStatus.PUBLISHED.value,
+                sa.func.coalesce(Call.start_at, Note.published_at) >= since,
+            )
+            .order_by(Note.id)
+        )
+    return found
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -294,7 +388,7 @@ class Links:
     unsubscribe_url: str
 
 
-def _note_options() -> list[Any]:
+def note_options() -> list[Any]:
     return [
         selectinload(Note.updates).selectinload(Update.regions),
         selectinload(Note.updates).selectinload(Update.speakers),
@@ -303,7 +397,7 @@ def _note_options() -> list[Any]:
 
 
 def load_note(session: Session, note_id: int) -> Note | None:
-    return session.scalar(sa.select(Note).where(Note.id == note_id).options(*_note_options()))
+    return session.scalar(sa.select(Note).where(Note.id == note_id).options(*note_options()))
 
 
 def call_date(note: Note) -> dt.date | None:
@@ -313,53 +407,77 @@ def call_date(note: Note) -> dt.date | None:
     return note.published_at.date() if note.published_at is not None else None
 
 
-def _render_digest(digest: Digest, language: str, sending: Sending, links: Links) -> Rendered:
-    """The digest's subject, text and HTML (CSS inlined): the costly part, done once per
-    (regions, language)."""
-    note = digest.note
+def date_text(note: Note, language: str) -> str:
+    """The note's date (see call_date) in words of `language`."""
+    date = call_date(note)
+    return format_date(date, "long", locale=language) if date else ""
+
+
+def render_mail(folder: str, language: str, context: Callable[[], dict[str, Any]]) -> Rendered:
+    """The subject, text and HTML (CSS inlined) of templates/mail/<folder>/, in `language`
+    (`context` is built in it): the costly part, done once per (regions, language)."""
     with force_locale(language):
-        date = call_date(note)
-        date_text = format_date(date, "long", locale=language) if date else ""
-        context = {
-            "digest": digest,
-            "note": note,
-            "note_url": f"{sending.base_url}/notes/{note.slug}",
-            "update_url": lambda update: f"{sending.base_url}/notes/{note.slug}#{update.anchor}",
-            "date_text": date_text,
-            "sending": sending,
-            "links": links,
-            "language": language,
-            "labels": _labels(digest, sending, date_text),
-        }
-        subject = render_template("mail/digest/subject.txt", **context).strip()
-        text = render_template("mail/digest/body.txt", **context, subject=subject)
-        html = render_template("mail/digest/body.html", **context, subject=subject)
+        values = context()
+        subject = render_template(f"mail/{folder}/subject.txt", **values).strip()
+        text = render_template(f"mail/{folder}/body.txt", **values, subject=subject)
+        html = render_template(f"mail/{folder}/body.html", **values, subject=subject)
     return Rendered(" ".join(subject.split()), text, INLINER.inline(html))
 
 
+def mail_context(sending: Sending, links: Links, language: str) -> dict[str, Any]:
+    """What the templates of digests and roll-ups share: links and the reader's language."""
+    base = sending.base_url
+    return {
+        "sending": sending,
+        "links": links,
+        "language": language,
+        "note_url": lambda note: f"{base}/notes/{note.slug}",
+        "update_url": lambda note, update: f"{base}/notes/{note.slug}#{update.anchor}",
+        "date_text": lambda note: date_text(note, language),
+    }
+
+
+def _render_digest(digest: Digest, language: str, sending: Sending, links: Links) -> Rendered:
+    """The digest's mail, once per (regions, language)."""
+
+    def context() -> dict[str, Any]:
+        labels = _labels(digest, sending, date_text(digest.note, language))
+        return {**mail_context(sending, links, language), "digest": digest, "note": digest.note,
+                "labels": labels}  # fmt: skip
+
+    return render_mail("digest", language, context)
+
+
+def section_labels(global_region: RegionNode | None) -> dict[str, str]:
+    """The words of a note's sections and of the footer's links, translated here so that both
+    parts say the same."""
+    return {
+        "read_online": _("Read the whole notes online"),
+        "global": global_region.name if global_region else _("Global"),
+        "other": _("Other updates"),
+        "untitled": _("Introduction"),  # the text before a note's first heading
+        "speakers": _("Speakers"),
+        "open": _("Open this update"),
+        "manage": _("Change what you receive"),
+        "unsubscribe": _("Unsubscribe"),
+    }
+
+
 def _labels(digest: Digest, sending: Sending, date_text: str) -> dict[str, str]:
-    """The digest's words, translated here so that both parts say the same."""
     title, name = digest.note.title, sending.name
     return {
+        **section_labels(digest.global_region),
         "subject": (
             _("%(title)s (%(date)s): updates", title=title, date=date_text)
             if date_text
             else _("%(title)s: updates", title=title)
         ),
         "call_on": _("Call of %(date)s", date=date_text) if date_text else "",
-        "read_online": _("Read the whole notes online"),
-        "global": digest.global_region.name if digest.global_region else _("Global"),
-        "other": _("Other updates"),
-        "untitled": _("Introduction"),  # the text before a note's first heading
-        "speakers": _("Speakers"),
-        "open": _("Open this update"),
         "why": (
             _("You receive this digest of %(list)s for every region.", list=name)
             if digest.is_everything
             else _("You receive this digest of %(list)s for the regions you chose.", list=name)
         ),
-        "manage": _("Change what you receive"),
-        "unsubscribe": _("Unsubscribe"),
     }
 
 
@@ -378,32 +496,45 @@ def digest_for(
 def render_digests(
     session: Session, subject: str, subscribers: Sequence[Subscriber], sending: Sending
 ) -> dict[int, Mail]:
-    """A Mail for each subscriber the note holds something for: rendered once per (regions,
-    language), each subscriber's links filled in."""
+    """A Mail for each subscriber the note holds something for."""
     kind, _sep, number = subject.partition(":")
     note = load_note(session, int(number)) if kind == "note" and number.isdigit() else None
     if note is None or not note.is_published:
         return {}
     tree = RegionTree.load(session)
-    version = (_content_key(note), tree.fingerprint, sending)
+
+    def render(chosen: Chosen, language: str) -> Rendered | None:
+        digest = select_digest(note, tree, chosen)
+        empty = digest.is_empty
+        return None if empty else _render_digest(digest, language, sending, PLACEHOLDERS)
+
+    version = (KIND, content_key(note), tree.fingerprint, sending)
+    return render_each(subscribers, tree, version, sending, render)
+
+
+def render_each(
+    subscribers: Sequence[Subscriber],
+    tree: RegionTree,
+    version: Hashable,
+    sending: Sending,
+    render: Callable[[Chosen, str], Rendered | None],
+) -> dict[int, Mail]:
+    """A Mail for each subscriber who wants digests and whose regions get something: `render`
+    (chosen regions, language), with placeholders for the links, runs once per distinct pair
+    and `version` of the content; each subscriber's own links are filled in last."""
     mails = {}
     for subscriber in subscribers:
         if not subscriber.wants_digests:
             continue
         chosen = tree.chosen(region.id for region in subscriber.regions)
         key = (version, chosen, subscriber.language)
-
-        def render(chosen: Chosen = chosen, language: str = subscriber.language) -> Rendered | None:
-            digest = select_digest(note, tree, chosen)
-            empty = digest.is_empty
-            return None if empty else _render_digest(digest, language, sending, PLACEHOLDERS)
-
-        if (result := RENDERED.get_or_render(key, render)) is not None:
+        result = RENDERED.get_or_render(key, functools.partial(render, chosen, subscriber.language))
+        if result is not None:
             mails[subscriber.id] = _personal(result, PLACEHOLDERS, _links(subscriber, sending))
     return mails
 
 
-def _content_key(note: Note) -> int:
+def content_key(note: Note) -> int:
     """Everything of the note a digest shows: a rendered digest is reused while it is equal."""
     return hash(
         (

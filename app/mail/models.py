@@ -28,13 +28,22 @@ subscriber_regions = sa.Table(
 )
 
 
+class DigestFrequency(enum.StrEnum):
+    """How often a subscriber wants digests. Monthly takes effect only while the site's monthly
+    roll-up is on (MailSettings); otherwise they get a digest after each call like everyone."""
+
+    PER_CALL = "call"
+    MONTHLY = "month"
+
+
 class Subscriber(Base):
-    """A member's address and choices: regions (none = everything), reminders, digests, the
-    time zone and language mail is written in."""
+    """A member's address and choices: regions (none = everything), reminders, digests (after
+    each call or once a month), the time zone and language mail is written in."""
 
     __tablename__ = "subscribers"
     __table_args__ = (
         sa.CheckConstraint("status IN ('pending', 'active', 'unsubscribed')", name="status_known"),
+        sa.CheckConstraint("digest_frequency IN ('call', 'month')", name="digest_frequency_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +51,10 @@ class Subscriber(Base):
     status: Mapped[str] = mapped_column(sa.String(20), default=SubscriberStatus.PENDING.value)
     wants_reminders: Mapped[bool] = mapped_column(default=True)
     wants_digests: Mapped[bool] = mapped_column(default=True)
+    # The server default gives the subscribers of before the monthly roll-up their digest per call.
+    digest_frequency: Mapped[str] = mapped_column(
+        sa.String(10), default=DigestFrequency.PER_CALL.value, server_default="call"
+    )
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     language: Mapped[str] = mapped_column(sa.String(16), default="en")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -102,3 +115,27 @@ class Delivery(Base):
 
     def __repr__(self) -> str:
         return f"<Delivery {self.kind} {self.subject} -> {self.subscriber_id} {self.status}>"
+
+
+class MailSettings(Base):
+    """The site's mail settings, one row (id 1), changed by admins: whether the monthly roll-up
+    goes out, and on which day of the month (1 to 28, so every month has it)."""
+
+    __tablename__ = "mail_settings"
+    __table_args__ = (
+        sa.CheckConstraint("id = 1", name="one_row"),
+        sa.CheckConstraint("rollup_day BETWEEN 1 AND 28", name="rollup_day_in_every_month"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
+    is_rollup_on: Mapped[bool] = mapped_column(default=False)
+    rollup_day: Mapped[int] = mapped_column(default=1)
+    # When the roll-up was last switched on (None while off): a month that had ended by then
+    # gets no roll-up, so switching it on never sends at once a month its subscribers had
+    # already received per call.
+    rollup_switched_on_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        state = f"on, day {self.rollup_day}" if self.is_rollup_on else "off"
+        return f"<MailSettings roll-up {state}>"

@@ -33,8 +33,12 @@ from .transport import Connection, PermanentError, TransientError, Transport
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
 BACKOFF_SECONDS = 60  # 1, 2, 4, 8... minutes, each with up to a quarter of jitter
+MAX_BACKOFF_SECONDS = 3600  # then every hour
+# A delivery that could not go out is given up this long after it was queued (a mail server
+# down over a weekend still gets its mail), or after this many attempts, whichever comes first.
+GIVE_UP_AFTER = dt.timedelta(days=3)
+MAX_ATTEMPTS = 100
 LEASE = dt.timedelta(minutes=15)
 
 
@@ -131,7 +135,7 @@ def claim(
 
 
 def backoff(attempts: int) -> dt.timedelta:
-    seconds = BACKOFF_SECONDS * 2 ** (attempts - 1)
+    seconds = min(BACKOFF_SECONDS * 2 ** min(attempts - 1, 30), MAX_BACKOFF_SECONDS)
     return dt.timedelta(seconds=seconds * (1 + random.random() / 4))
 
 
@@ -152,6 +156,7 @@ class Outgoing:
 
     delivery_id: int
     attempts: int
+    queued_at: dt.datetime
     recipient: str
     mail: message.Mail | None  # None: nothing to send
 
@@ -209,7 +214,13 @@ def prepare(session: Session, ids: list[int], sending: Sending) -> list[Outgoing
         for delivery in group:
             mail = mails.get(delivery.subscriber_id) if _deliverable(delivery) else None
             outgoing.append(
-                Outgoing(delivery.id, delivery.attempts, delivery.subscriber.email, mail)
+                Outgoing(
+                    delivery.id,
+                    delivery.attempts,
+                    delivery.created_at,
+                    delivery.subscriber.email,
+                    mail,
+                )
             )
     return outgoing
 
@@ -273,9 +284,10 @@ def _set(
 
 
 def _retry(session: Session, item: Outgoing, error: str) -> str:
-    """Put the delivery back with a backoff, or fail it after MAX_ATTEMPTS; the outcome."""
-    if item.attempts >= MAX_ATTEMPTS:
-        message_ = f"gave up after {item.attempts}: {error}"
+    """Put the delivery back with a backoff, or fail it once it is GIVE_UP_AFTER old (or
+    after MAX_ATTEMPTS); the outcome."""
+    if item.attempts >= MAX_ATTEMPTS or utcnow() - item.queued_at >= GIVE_UP_AFTER:
+        message_ = f"gave up after {item.attempts} attempts: {error}"
         _set(session, item.delivery_id, DeliveryStatus.FAILED, message_)
         return "failed"
     next_attempt_at = utcnow() + backoff(item.attempts)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug import Response
 
@@ -19,9 +19,9 @@ from app.db import db, utcnow
 from app.security import csrf, rate_limits
 from app.taxonomy.services import region_tree
 
-from . import services, status
-from .forms import PreferencesForm, SubscribeForm
-from .models import Subscriber
+from . import months, services, status
+from .forms import MailSettingsForm, PreferencesForm, SubscribeForm
+from .models import DigestFrequency, Subscriber
 from .services import MailError, Preferences
 
 bp = Blueprint("mail", __name__, template_folder="templates")
@@ -43,11 +43,23 @@ def _region_choices() -> list[tuple[str, str]]:
     return choices
 
 
+def _offer_monthly(form: PreferencesForm) -> bool:
+    """Whether the form offers monthly digests: only while the roll-up is on. Otherwise the
+    field is taken out, so a subscriber's monthly choice is kept as it is."""
+    if services.mail_settings(db.session).is_rollup_on:
+        return True
+    del form.digest_frequency
+    return False
+
+
 def _preferences(form: PreferencesForm) -> Preferences:
     return Preferences(
         regions=form.regions.data or [],
         wants_reminders=form.wants_reminders.data,
         wants_digests=form.wants_digests.data,
+        digest_frequency=(
+            form.digest_frequency.data if form.digest_frequency is not None else None
+        ),
         timezone=(form.timezone.data or "UTC").strip(),
         language=form.language.data or "en",
     )
@@ -68,6 +80,7 @@ def subscribe() -> Any:
     """Subscribe to reminders and digests; the same answer for a new or a known address."""
     form = SubscribeForm()
     form.regions.choices = _region_choices()
+    _offer_monthly(form)
     if request.method == "GET" or not form.validate():
         return _form_page("mail/subscribe.html", form, 200 if request.method == "GET" else 422)
     limits, address = rate_limits(), form.email.data.strip().lower()
@@ -117,10 +130,14 @@ def manage(token: str) -> Any:
         return _message_page(exc)
     form = PreferencesForm(obj=_Choices(subscriber) if request.method == "GET" else None)
     form.regions.choices = _region_choices()
+    offered = _offer_monthly(form)
     context = {
         "subscriber": subscriber,
         "token": token,
         "unsubscribe_token": services.unsubscribe_token(subscriber),
+        "is_monthly_paused": (
+            not offered and subscriber.digest_frequency == DigestFrequency.MONTHLY
+        ),
     }
     if request.method == "GET":
         return _form_page("mail/manage.html", form, **context)
@@ -141,6 +158,7 @@ class _Choices:
         self.regions = [region.slug for region in subscriber.regions]
         self.wants_reminders = subscriber.wants_reminders
         self.wants_digests = subscriber.wants_digests
+        self.digest_frequency = subscriber.digest_frequency
         self.timezone = subscriber.timezone
         self.language = subscriber.language
 
@@ -185,3 +203,33 @@ def outbox_page() -> str:
         shown=shown,
         now=now,
     )
+
+
+@bp.route("/admin/mail", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def mail_settings_page() -> Any:
+    """Switch the monthly roll-up on or off and choose the day it goes out."""
+    settings = services.mail_settings(db.session)
+    form = MailSettingsForm(obj=settings if request.method == "GET" else None)
+    if request.method == "POST":
+        try:
+            if form.validate():
+                services.save_mail_settings(
+                    db.session, form.is_rollup_on.data, form.rollup_day.data
+                )
+                flash(_("The mail settings are saved."), "success")
+                return redirect(url_for("mail.mail_settings_page"))
+        except MailError as exc:
+            _refuse(form, exc)
+        return _settings_page(form, 422)
+    return _settings_page(form)
+
+
+def _settings_page(form: MailSettingsForm, status_code: int = 200) -> Any:
+    last_month = months.previous_month(months.month_of(utcnow(), months.site_zone()))
+    return render_template(
+        "mail/settings.html",
+        form=form,
+        monthly_subscribers=status.monthly_subscribers(db.session),
+        preview_month=f"{last_month:%Y-%m}",
+    ), status_code

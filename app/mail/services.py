@@ -1,4 +1,5 @@
-"""Subscriptions without an account: subscribe (double opt-in), confirm, change, unsubscribe.
+"""Subscriptions without an account: subscribe (double opt-in), confirm, change, unsubscribe;
+and the site's mail settings (the monthly roll-up), which decide what subscribers may choose.
 
 Subscribing answers the same way whether the address is new or known, and changes nothing a
 stranger could use against its owner: a known active subscriber's choices stay as they are
@@ -21,9 +22,10 @@ from app.db import utcnow
 from app.taxonomy.models import Region
 
 from . import outbox, tokens
-from .models import Subscriber, SubscriberStatus
+from .models import DigestFrequency, MailSettings, Subscriber, SubscriberStatus
 
 LANGUAGES = ("en", "es", "fr", "pt")
+FREQUENCIES = tuple(frequency.value for frequency in DigestFrequency)
 
 
 class MailError(ValueError):
@@ -38,6 +40,9 @@ class Preferences:
     regions: Sequence[str] = ()  # slugs; none = everything
     wants_reminders: bool = True
     wants_digests: bool = True
+    # None: as it is (a new subscriber gets a digest per call). The monthly choice is only
+    # offered while the roll-up is on; a monthly subscriber keeps it while it is off.
+    digest_frequency: str | None = None
     timezone: str = "UTC"
     language: str = "en"
 
@@ -68,6 +73,11 @@ def _checked(session: Session, preferences: Preferences) -> tuple[list[Region], 
         raise MailError(f"The language must be one of {', '.join(LANGUAGES)}.", "language")
     if not (preferences.wants_reminders or preferences.wants_digests):
         raise MailError("Choose reminders, digests or both.", "wants_reminders")
+    frequency = preferences.digest_frequency
+    if frequency is not None and frequency not in FREQUENCIES:
+        raise MailError("Choose digests after each call or once a month.", "digest_frequency")
+    if frequency == DigestFrequency.MONTHLY and not mail_settings(session).is_rollup_on:
+        raise MailError("Monthly digests are not offered at the moment.", "digest_frequency")
     return regions, preferences
 
 
@@ -75,6 +85,8 @@ def _apply(subscriber: Subscriber, regions: list[Region], preferences: Preferenc
     subscriber.regions = regions
     subscriber.wants_reminders = preferences.wants_reminders
     subscriber.wants_digests = preferences.wants_digests
+    if preferences.digest_frequency is not None:
+        subscriber.digest_frequency = preferences.digest_frequency
     subscriber.timezone = preferences.timezone
     subscriber.language = preferences.language
 
@@ -164,3 +176,33 @@ def unsubscribe(session: Session, token: str, now: dt.datetime | None = None) ->
         subscriber.token_version += 1
         session.flush()
     return subscriber
+
+
+# --- the site's mail settings ----------------------------------------------------------------
+
+
+def mail_settings(session: Session) -> MailSettings:
+    """The settings row, or the defaults (roll-up off, day 1) if it is missing."""
+    return session.get(MailSettings, 1) or MailSettings(
+        id=1, is_rollup_on=False, rollup_day=1, rollup_switched_on_at=None
+    )
+
+
+def save_mail_settings(
+    session: Session, is_rollup_on: bool, rollup_day: int, now: dt.datetime | None = None
+) -> MailSettings:
+    """Switch the monthly roll-up on or off and set its day (1 to 28)."""
+    if not 1 <= rollup_day <= 28:
+        raise MailError("The roll-up's day is a day from 1 to 28.", "rollup_day")
+    settings = mail_settings(session)
+    now = now or utcnow()
+    if is_rollup_on and not settings.is_rollup_on:
+        settings.rollup_switched_on_at = now
+    elif not is_rollup_on:
+        settings.rollup_switched_on_at = None
+    settings.is_rollup_on = is_rollup_on
+    settings.rollup_day = rollup_day
+    settings.updated_at = now
+    session.add(settings)
+    session.flush()
+    return settings

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.scheduler.models import SchedulerHeartbeat
 
-from .models import Delivery, DeliveryStatus
+from .models import Delivery, DeliveryStatus, DigestFrequency, Subscriber, SubscriberStatus
 
 
 @dataclasses.dataclass
@@ -44,6 +44,19 @@ def backlog(session: Session, now: dt.datetime) -> int:
         sa.select(sa.func.count())
         .select_from(Delivery)
         .where(Delivery.status == DeliveryStatus.QUEUED, Delivery.next_attempt_at <= now)
+    )
+
+
+def monthly_subscribers(session: Session) -> int:
+    """Active subscribers who chose a monthly roll-up of the digests."""
+    return session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Subscriber)
+        .where(
+            Subscriber.status == SubscriberStatus.ACTIVE.value,
+            Subscriber.wants_digests.is_(True),
+            Subscriber.digest_frequency == DigestFrequency.MONTHLY.value,
+        )
     )
 
 

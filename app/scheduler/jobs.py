@@ -39,6 +39,14 @@ def enqueue_digests(session: Session, now: dt.datetime) -> object:
     return enqueue_recent_digests(session, now)
 
 
+def enqueue_rollup(session: Session, now: dt.datetime) -> object:
+    """The monthly roll-up, once the admin switched it on and its day has come; asking every
+    few minutes queues it once."""
+    from app.mail.rollup import enqueue_due_rollup
+
+    return enqueue_due_rollup(session, now)
+
+
 def drain_outbox(session: Session, now: dt.datetime) -> object:
     """Send what is due, batch after batch, until a batch comes back short."""
     from app.mail import outbox
@@ -65,5 +73,6 @@ def jobs(outbox_seconds: float) -> list[Job]:
         Job("regenerate-calls", regenerate_calls, 24 * 3600, 3600),
         Job("enqueue-reminders", enqueue_reminders, 60, 50),
         Job("enqueue-digests", enqueue_digests, 60, 50),
+        Job("enqueue-rollup", enqueue_rollup, 10 * 60, 5 * 60),
         Job("drain-outbox", drain_outbox, outbox_seconds, 30),
     ]

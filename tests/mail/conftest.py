@@ -1,4 +1,5 @@
-"""A real SMTP server on loopback (aiosmtpd) that records what it accepts, and mail settings."""
+"""A real SMTP server on loopback (aiosmtpd) that records what it accepts, mail settings, and
+subscribers with regions."""
 
 from __future__ import annotations
 
@@ -6,17 +7,21 @@ import dataclasses
 import email
 import email.policy
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from app.mail import digests
+from app.mail.models import Subscriber
 from app.mail.outbox import Sending
 from app.mail.transport import SMTPTransport
+from app.taxonomy.models import Region
 
 
 @dataclasses.dataclass
@@ -91,3 +96,20 @@ SENDING = Sending(
     domain="example.org",
     base_url="https://calls.example.org",
 )
+
+
+@pytest.fixture
+def regions(session: Session) -> dict[str, Region]:
+    return {region.slug: region for region in session.scalars(sa.select(Region))}
+
+
+@pytest.fixture
+def make_subscriber(session: Session, regions: dict[str, Region]) -> Callable[..., Subscriber]:
+    def make(email: str, *slugs: str, **fields: Any) -> Subscriber:
+        fields.setdefault("status", "active")
+        subscriber = Subscriber(email=email, regions=[regions[s] for s in slugs], **fields)
+        session.add(subscriber)
+        session.flush()
+        return subscriber
+
+    return make

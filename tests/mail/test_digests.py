@@ -51,23 +51,6 @@ Welcome, everyone.
 NO_GLOBAL = BODY.replace("## Global updates (@ana)\n- The UN statement is out.\n\n", "")
 
 
-@pytest.fixture
-def regions(session: Session) -> dict[str, Region]:
-    return {region.slug: region for region in session.scalars(sa.select(Region))}
-
-
-@pytest.fixture
-def make_subscriber(session: Session, regions: dict[str, Region]) -> Callable[..., Subscriber]:
-    def make(email: str, *slugs: str, **fields: Any) -> Subscriber:
-        fields.setdefault("status", "active")
-        subscriber = Subscriber(email=email, regions=[regions[s] for s in slugs], **fields)
-        session.add(subscriber)
-        session.flush()
-        return subscriber
-
-    return make
-
-
 def publish(
     session: Session,
     body: str = BODY,

@@ -155,6 +155,35 @@ def test_a_server_that_is_down_loses_nothing(
     assert len(sink.received) == 2
 
 
+def test_a_server_down_for_a_day_still_gets_the_mail_and_one_down_for_days_does_not(
+    session: Session, smtp: tuple[Sink, SMTPTransport], test_kind: list[str]
+) -> None:
+    sink, transport = smtp
+    people = active(session, "a@example.org", "b@example.org")
+    outbox.enqueue(session, "test", "call:1", [p.id for p in people])
+    first, second = deliveries(session)
+    day_ago, days_ago = utcnow() - dt.timedelta(hours=30), utcnow() - dt.timedelta(days=3, hours=1)
+    session.execute(
+        sa.update(Delivery).where(Delivery.id == first.id).values(attempts=29, created_at=day_ago)
+    )
+    session.execute(
+        sa.update(Delivery).where(Delivery.id == second.id).values(attempts=9, created_at=days_ago)
+    )
+    session.commit()
+    down = SMTPTransport("127.0.0.1", free_port(), timeout=2)
+    before = utcnow()
+    report = outbox.send_due(session, down, SENDING, "sender-1")
+    assert (report.retried, report.failed) == (1, 1)
+    waiting, given_up = deliveries(session)
+    assert waiting.status == "queued"  # the wait stays at about an hour, however many attempts
+    assert waiting.next_attempt_at <= before + dt.timedelta(hours=1.25, seconds=5)
+    assert given_up.status == "failed" and given_up.last_error.startswith("gave up after 10")
+    session.execute(sa.update(Delivery).values(next_attempt_at=utcnow()))
+    session.commit()
+    assert outbox.send_due(session, transport, SENDING, "sender-1").sent == 1
+    assert [r.recipients for r in sink.received] == [["a@example.org"]]
+
+
 def test_a_sender_that_died_leaves_its_claim_to_another(
     session: Session, smtp: tuple[Sink, SMTPTransport], test_kind: list[str]
 ) -> None:
