@@ -7,8 +7,9 @@ the heading and a snippet in which the matched words are between MARK_START and 
 
 SQLite: an FTS5 table with the porter stemmer over unicode61 with diacritics removed. Filters
 are tokens in its `keys` column (r<region id> for every tagged region and every region above
-it, p<person id>, s<series id>, l<language>), so a filter is part of the MATCH expression rather
-than a join; ranking uses the table's `rank` column, whose bm25 weights the migration sets once;
+it, p<person id>, s<series id>, l<language>, y<year of the call>), so a filter is part of the
+MATCH expression rather than a join, and a facet can be one FTS5 count; ranking uses the table's
+`rank` column, whose bm25 weights the migration sets once;
 snippets are built only for the rows of the page.
 
 PostgreSQL: a tsvector column (weights A heading, B note title, speakers and places, D text)
@@ -20,7 +21,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 
 MARK_START, MARK_END = "\ue000", "\ue001"
 SNIPPET_WORDS = 32
+# SQLite: up to this many matches, facets are counted in one pass over them (see facet_counts).
+SINGLE_PASS = 1500
 
 
 @dataclasses.dataclass
@@ -47,6 +51,7 @@ class Plan:
     language: str | None = None
     after: dt.date | None = None
     before: dt.date | None = None
+    year: int | None = None  # for facet counts: the updates of calls in this year
 
     def narrowed(self, **changes: Any) -> Plan:
         return dataclasses.replace(self, **changes)
@@ -76,7 +81,7 @@ class Backend(Protocol):
         self, session: Session, plan: Plan, sort: str, limit: int, offset: int
     ) -> list[Hit]: ...
     def facet_counts(
-        self, session: Session, plan: Plan, region_ids: Sequence[int]
+        self, session: Session, plan: Plan, facet_of: Mapping[int, int]
     ) -> FacetCounts: ...
     def search_with_facets(
         self,
@@ -85,7 +90,7 @@ class Backend(Protocol):
         sort: str,
         limit: int,
         offset: int,
-        region_ids: Sequence[int],
+        facet_of: Mapping[int, int],
     ) -> tuple[list[Hit], FacetCounts]: ...
 
 
@@ -133,6 +138,8 @@ def fts_expression(plan: Plan) -> str | None:
             parts.append("keys : (" + " OR ".join(f"{prefix}{value}" for value in ids) + ")")
     if plan.language:
         parts.append(f"keys : {_language_key(plan.language)}")
+    if plan.year is not None:
+        parts.append(f"keys : y{plan.year}")
     if not parts:
         return None
     expression = " AND ".join(f"({part})" for part in parts)
@@ -186,7 +193,7 @@ class SQLiteBackend:
                         [f"r{i}" for i in d.region_ids]
                         + [f"p{i}" for i in d.speaker_ids]
                         + [f"s{i}" for i in d.series_ids]
-                        + [_language_key(d.language)]
+                        + [_language_key(d.language), f"y{d.day.year}"]
                     ),
                     "day": d.day.isoformat(),
                 }
@@ -235,28 +242,87 @@ class SQLiteBackend:
             params["match"] = expression
         return session.execute(sa.text(sql), params).scalar_one()
 
-    def facet_counts(self, session: Session, plan: Plan, region_ids: Sequence[int]) -> FacetCounts:
-        """Matches by region, one FTS5 count each (a region is a `keys` token, so this is a
-        merge of two posting lists); by year, one grouped query over search_documents, each
-        row with the index's last day (its max read from one end of the day index)."""
+    def facet_counts(
+        self, session: Session, plan: Plan, facet_of: Mapping[int, int]
+    ) -> FacetCounts:
+        """Matches by region and by year. Counted one of two ways, by the number of matches:
+
+        - few (up to SINGLE_PASS): in one pass over them, each match's day from
+          search_documents and its regions from update_regions (the facet region each counts
+          for from `facet_of`), counted here. FTS5 evaluates the query once: each count
+          evaluates it again, which for two words means merging their posting lists again.
+        - many: one FTS5 count per facet region and per year, each a `keys` token, so each
+          merges the query's posting lists with a short one and never reads a stored row, where
+          the pass would look up tens of thousands of rows.
+        """
+        bounds = session.execute(
+            # Each on its own, so that each is read from one end of the day index.
+            sa.text(
+                "SELECT (SELECT min(day) FROM search_documents),"
+                " (SELECT max(day) FROM search_documents)"
+            )
+        ).one()
+        if bounds[1] is None:
+            return FacetCounts({}, {}, None)
+        first_day, last_day = (dt.date.fromisoformat(day) for day in bounds)
+        total = self.count(session, plan)
+        if total <= SINGLE_PASS:
+            by_region, by_year = self._counted_in_one_pass(session, plan, facet_of)
+        else:
+            by_region, by_year = self._counted_by_keys(session, plan, facet_of, first_day, last_day)
+        return FacetCounts(by_region, by_year, last_day)
+
+    def _counted_in_one_pass(
+        self, session: Session, plan: Plan, facet_of: Mapping[int, int]
+    ) -> tuple[dict[int, int], dict[int, int]]:
+        expression = fts_expression(plan)
+        dates, params = _day_conditions(plan, "d.day")
+        if expression is not None:
+            dates += " AND d.update_id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :m)"
+            params["m"] = expression
+        rows = session.execute(
+            sa.text(
+                "SELECT d.update_id, substr(d.day, 1, 4), r.region_id FROM search_documents d"
+                f" LEFT JOIN update_regions r ON r.update_id = d.update_id WHERE 1 = 1{dates}"
+            ),
+            params,
+        )
+        years: dict[int, str] = {}
+        regions: dict[int, set[int]] = {}
+        for update_id, year, region_id in rows:
+            years[update_id] = year
+            facet = facet_of.get(region_id)
+            if facet is not None:
+                regions.setdefault(facet, set()).add(update_id)
+        by_year = Counter(int(year) for year in years.values())
+        return {facet: len(ids) for facet, ids in regions.items()}, dict(by_year)
+
+    def _counted_by_keys(
+        self,
+        session: Session,
+        plan: Plan,
+        facet_of: Mapping[int, int],
+        first_day: dt.date,
+        last_day: dt.date,
+    ) -> tuple[dict[int, int], dict[int, int]]:
+        """The years are those of the index within the plan's dates; a year inside them keeps
+        no date condition."""
         by_region = {
             region_id: self.count(session, plan.narrowed(region_ids=[region_id]))
-            for region_id in region_ids
+            for region_id in sorted(set(facet_of.values()))
         }
-        expression = fts_expression(plan)
-        dates, params = _day_conditions(plan, "day")
-        if expression is not None:
-            matches = "SELECT rowid FROM search_fts WHERE search_fts MATCH :match"
-            dates += f" AND update_id IN ({matches})"
-            params["match"] = expression
-        sql = (
-            "SELECT CAST(substr(day, 1, 4) AS INTEGER), count(*),"
-            " (SELECT max(day) FROM search_documents) FROM search_documents"
-            f" WHERE 1 = 1{dates} GROUP BY 1"
-        )
-        rows = session.execute(sa.text(sql), params).all()
-        last_day = dt.date.fromisoformat(rows[0][2]) if rows else None
-        return FacetCounts(by_region, {year: count for year, count, _ in rows}, last_day)
+        start = max(first_day, plan.after or first_day).year
+        end = min(last_day, plan.before or last_day).year
+        by_year = {}
+        for year in range(start, end + 1):
+            whole = plan.narrowed(
+                year=year,
+                after=plan.after if plan.after and plan.after > dt.date(year, 1, 1) else None,
+                before=plan.before if plan.before and plan.before < dt.date(year, 12, 31) else None,
+            )
+            if count := self.count(session, whole):
+                by_year[year] = count
+        return by_region, by_year
 
     def search_with_facets(
         self,
@@ -265,10 +331,10 @@ class SQLiteBackend:
         sort: str,
         limit: int,
         offset: int,
-        region_ids: Sequence[int],
+        facet_of: Mapping[int, int],
     ) -> tuple[list[Hit], FacetCounts]:
         """The facets (whose year counts give the total), then the page if there is one."""
-        counts = self.facet_counts(session, plan, region_ids)
+        counts = self.facet_counts(session, plan, facet_of)
         if sum(counts.by_year.values()) <= offset:
             return [], counts
         return self.search(session, plan, sort, limit, offset), counts
@@ -411,12 +477,14 @@ class PostgresBackend:
         sql = f"SELECT count(*) FROM search_documents WHERE {where}"
         return session.execute(sa.text(sql), params).scalar_one()
 
-    def facet_counts(self, session: Session, plan: Plan, region_ids: Sequence[int]) -> FacetCounts:
+    def facet_counts(
+        self, session: Session, plan: Plan, facet_of: Mapping[int, int]
+    ) -> FacetCounts:
         """Matches by region and by year from one pass over the matches: `region_ids` holds
         each update's regions and the regions above them, once each. The year rows carry the
         index's last day."""
         where, params = self._where(plan)
-        params["facet_regions"] = list(region_ids)
+        params["facet_regions"] = sorted(set(facet_of.values()))
         sql = (
             f"WITH matched AS MATERIALIZED (SELECT day, region_ids FROM search_documents"
             f" WHERE {where})"
@@ -440,14 +508,14 @@ class PostgresBackend:
         sort: str,
         limit: int,
         offset: int,
-        region_ids: Sequence[int],
+        facet_of: Mapping[int, int],
     ) -> tuple[list[Hit], FacetCounts]:
         """The page and the facets from one pass over the matches: each match's tsvector is
         read (detoasted) once, for its rank, instead of once for the page and again for the
         phrase's positions when counting."""
         where, params = self._where(plan)
         if "query" not in params:
-            counts = self.facet_counts(session, plan, region_ids)
+            counts = self.facet_counts(session, plan, facet_of)
             hits = []
             if sum(counts.by_year.values()) > offset:
                 hits = self.search(session, plan, sort, limit, offset)
@@ -455,7 +523,7 @@ class PostgresBackend:
         params |= _headline_params() | {
             "limit": limit,
             "offset": offset,
-            "facet_regions": list(region_ids),
+            "facet_regions": sorted(set(facet_of.values())),
         }
         score, order = _ranking(sort)
         sql = (

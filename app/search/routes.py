@@ -8,7 +8,6 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 
 from app.api import bad
 from app.db import db
-from app.taxonomy.services import region_tree
 
 from . import services
 from .query import QueryError
@@ -67,7 +66,7 @@ def search_page() -> tuple[str, int] | str:
         "search/search.html",
         found=found,
         error=error,
-        roots=region_tree(db.session),
+        region_options=services.region_table(db.session).options,
         people=services.speakers(db.session),
         args=request.args,
         page_url=page_url,

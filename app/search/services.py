@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 from collections.abc import Sequence
 
@@ -239,7 +240,7 @@ def search(session: Session, request: SearchRequest) -> SearchResults:
         # The year counts cover every match: their sum is the total, no count needed.
         regions_counted = facet_regions(tree, regions)
         hits, counts = backend.search_with_facets(
-            session, plan, request.sort, per_page, offset, [r.id for r in regions_counted]
+            session, plan, request.sort, per_page, offset, tree.facet_map(regions_counted)
         )
         total, region_facets, year_facets = _facets(counts, regions_counted)
     else:
@@ -269,9 +270,13 @@ def search(session: Session, request: SearchRequest) -> SearchResults:
     )
 
 
-def speakers(session: Session, limit: int = 2000) -> list[Person]:
-    """Everyone who has given an update, for the speaker field's suggestions."""
-    return list(session.scalars(sa.select(Person).order_by(Person.handle).limit(limit)))
+def speakers(session: Session, limit: int = 2000) -> list[SpeakerRef]:
+    """Everyone who has given an update, for the speaker field's suggestions (plain rows: the
+    search page lists them all)."""
+    rows = session.execute(
+        sa.select(Person.handle, Person.display_name).order_by(Person.handle).limit(limit)
+    )
+    return [SpeakerRef(handle, display_name or "") for handle, display_name in rows]
 
 
 # The index's own table: its day and language are the note's as indexed (kept in step before
@@ -360,6 +365,31 @@ class RegionTable:
         self.children: dict[int | None, list[RegionRef]] = {}
         for region in sorted(self.regions, key=lambda region: (region.name, region.id)):
             self.children.setdefault(region.parent_id, []).append(region)
+
+    @functools.cached_property
+    def options(self) -> list[tuple[str, str, int]]:
+        """(slug, name, depth) of every region, each after its parent, for the region picker
+        (kept with the table, so a search page does not load the tree)."""
+        options: list[tuple[str, str, int]] = []
+        stack = [(region, 0) for region in reversed(self.children.get(None, []))]
+        while stack:
+            region, depth = stack.pop()
+            options.append((region.slug, region.name, depth))
+            stack += [(child, depth + 1) for child in reversed(self.children.get(region.id, []))]
+        return options
+
+    def facet_map(self, facets: list[RegionRef]) -> dict[int, int]:
+        """Each of the facet regions and every region below it -> the facet region it counts
+        for (facet regions are siblings, so there is at most one)."""
+        counted: dict[int, int] = {}
+        for facet in facets:
+            below = [facet.id]
+            while below:
+                region_id = below.pop()
+                if region_id not in counted:
+                    counted[region_id] = facet.id
+                    below += [child.id for child in self.children.get(region_id, [])]
+        return counted
 
 
 _decoded: tuple[bytes, RegionTable] | None = None

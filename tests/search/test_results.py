@@ -8,6 +8,8 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
+from app.search import backends
+
 from .conftest import Corpus, Publish, api
 
 
@@ -31,6 +33,13 @@ def facets(
     )
 
 
+@pytest.fixture(params=["one pass", "by keys"], autouse=True)
+def counting(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite counts facets in one pass over few matches, by FTS5 keys for many: both ways."""
+    if request.param == "by keys":
+        monkeypatch.setattr(backends, "SINGLE_PASS", -1)
+
+
 @pytest.mark.usefixtures("water")
 def test_facets_count_by_region_and_year(client: FlaskClient) -> None:
     regions, years = facets(client, q="water")
@@ -44,6 +53,17 @@ def test_facets_count_by_region_and_year(client: FlaskClient) -> None:
     regions, years = facets(client, q="water", **{"from": "2025-01-01"})
     assert regions == [("africa", 2), ("asia", 1)]
     assert years == [(2025, 3)]
+
+
+@pytest.mark.usefixtures("water")
+def test_year_facets_and_total_follow_dates_inside_a_year(client: FlaskClient) -> None:
+    body = api(client, q="water", **{"from": "2025-02-15", "to": "2025-03-15"})
+    assert body["total"] == 1
+    assert facets(client, q="water", **{"from": "2025-02-15", "to": "2025-03-15"})[1] == [(2025, 1)]
+    body = api(client, q="water", **{"from": "2024-06-01"})
+    assert body["total"] == 3
+    assert facets(client, q="water", **{"to": "2025-02-01"})[1] == [(2025, 1), (2024, 1)]
+    assert api(client, q="water", **{"from": "2030-01-01"})["total"] == 0
 
 
 @pytest.mark.usefixtures("water")
