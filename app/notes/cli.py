@@ -13,9 +13,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import multiprocessing
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -32,7 +33,7 @@ from app.taxonomy.services import RegionMatcher, slugify
 from . import files
 from .files import CallRef, FileError, NoteFile
 from .models import Note, NoteStatus
-from .services import NoteError, NoteInput, Tagging, find_note, save_note
+from .services import NoteError, NoteInput, Prepared, Tagging, find_note, prepare, save_note
 
 notes_cli = AppGroup("notes", help="Import and export notes as Markdown files.")
 
@@ -207,19 +208,32 @@ class ImportResult:
         )
 
 
-def import_files(session: Session, paths: Sequence[Path], *, dry_run: bool = False) -> ImportResult:
+# Worker processes prepare a batch's files (see `_prepared`) from this many files on.
+PREPARE_AHEAD_FROM = 64
+
+
+def import_files(
+    session: Session, paths: Sequence[Path], *, dry_run: bool = False, workers: int | None = None
+) -> ImportResult:
     """Save each file in a savepoint of its own (rolled back if the file fails, or always for a
     dry run); the caller commits. One Tagging (region matcher, regions, people) serves the
-    whole batch."""
+    whole batch. `workers`: processes preparing the files ahead (None: one per CPU for a
+    large batch, 0: none)."""
     result = ImportResult()
     tagging = Tagging(session)
     tagging.load_all_regions()
     slugs: dict[str, Path] = {}
-    with click.progressbar(paths, label="Importing notes") as bar:
+    with (
+        _prepared(paths, tagging, workers) as ahead,
+        click.progressbar(paths, label="Importing notes") as bar,
+    ):
         for path in bar:
+            prepared = next(ahead, None)
             savepoint = session.begin_nested()
             try:
                 note_file = read_note_file(path)
+                if prepared is not None and prepared[0] == note_file.body:
+                    tagging.prepared[prepared[0]] = prepared[1]
                 if note_file.slug in slugs:
                     raise FileError(
                         f"slug {note_file.slug!r} is also the slug of {slugs[note_file.slug]}",
@@ -235,12 +249,64 @@ def import_files(session: Session, paths: Sequence[Path], *, dry_run: bool = Fal
                 savepoint.rollback()
                 result.errors.append(f"{path}:1: the note could not be saved: {exc.orig}")
                 continue
+            finally:
+                if prepared is not None:  # unused when the note had not changed
+                    tagging.prepared.pop(prepared[0], None)
             if dry_run:
                 savepoint.rollback()
             else:
                 savepoint.commit()
             setattr(result, outcome, getattr(result, outcome) + 1)
     return result
+
+
+# The region matcher of the import whose workers are being forked, and the bodies of the notes
+# already stored, by slug: the workers inherit them.
+_worker_matcher: RegionMatcher | None = None
+_stored_bodies: dict[str, str] = {}
+
+
+@contextlib.contextmanager
+def _prepared(
+    paths: Sequence[Path], tagging: Tagging, workers: int | None
+) -> Iterator[Iterator[tuple[str, Prepared] | None]]:
+    """For each path in order, its body split, tagged and rendered by a worker process, or
+    None (an unreadable file, or no workers): about two thirds of an import's work needs no
+    database, so with two cores the importing process does the database work while workers do
+    that. Workers are forked (they inherit the matcher, and never touch the database: they
+    leave with os._exit, so the parent's connections are not closed under it); without fork,
+    or for a small batch, there are none and saving does the work itself."""
+    global _worker_matcher, _stored_bodies
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(paths) >= PREPARE_AHEAD_FROM else 0
+    if workers < 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield iter(lambda: None, 0)  # None for every path
+        return
+    _worker_matcher = tagging.matcher
+    _stored_bodies = {
+        slug: body for slug, body in tagging.session.execute(sa.select(Note.slug, Note.body))
+    }
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
+        yield pool.imap(_prepare_file, paths, chunksize=4)
+    finally:
+        pool.terminate()
+        pool.join()
+        _worker_matcher, _stored_bodies = None, {}
+
+
+def _prepare_file(path: Path) -> tuple[str, Prepared] | None:
+    """In a worker: the file's body and what saving it will need; None if it cannot be read
+    (the importing process reads it again and reports the error) or if its note already has
+    this text (re-importing unchanged files prepares nothing)."""
+    assert _worker_matcher is not None
+    try:
+        note_file = read_note_file(path)
+        if _stored_bodies.get(note_file.slug) == note_file.body:
+            return None
+        return note_file.body, prepare(note_file.body, _worker_matcher)
+    except Exception:  # any failure is the importing process's to report
+        return None
 
 
 @notes_cli.command("import")

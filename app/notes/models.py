@@ -121,6 +121,10 @@ class Update(Base):
     body: Mapped[str] = mapped_column(sa.Text)
     body_html: Mapped[str] = mapped_column(sa.Text)
     text: Mapped[str] = mapped_column(sa.Text)  # plain text of title and body, for search
+    # A heading that only groups the updates after it ("## Regional updates"), shown before
+    # this update, the first of them; and whether this update sits under such a heading.
+    group_title: Mapped[str | None] = mapped_column(sa.String(300))
+    in_group: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Automatic tags before the editors' corrections, and weaker suggestions (region ids).
     auto_region_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
     suggested_region_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)

@@ -229,8 +229,12 @@ def note_html(note: Note) -> str:
     """
     parts = []
     for update in note.updates:
+        if update.group_title:
+            anchor = escape(f"{update.anchor}-group")
+            parts.append(f'<h2 id="{anchor}">{escape(update.group_title)}</h2>')
         if update.title:
-            parts.append(f'<h2 id="{escape(update.anchor)}">{escape(update.title)}</h2>')
+            tag = "h3" if update.in_group else "h2"
+            parts.append(f'<{tag} id="{escape(update.anchor)}">{escape(update.title)}</{tag}>')
         parts.append(update.body_html)
     return "\n".join(parts)
 
@@ -329,6 +333,8 @@ class Tagging:
         self._regions: dict[int, Region] = {}
         self._region_slugs: dict[str, Region] = {}
         self._people: dict[str, Person] = {}
+        # Texts already split, tagged and rendered (by an import's worker processes), by text.
+        self.prepared: dict[str, Prepared] = {}
 
     @property
     def matcher(self) -> RegionMatcher:
@@ -375,11 +381,26 @@ class Tagging:
         return known
 
 
+@dataclasses.dataclass
+class Prepared:
+    """A note's text split into tagged sections, and each section's HTML: the part of saving
+    that needs no database (an import does it for many files in worker processes)."""
+
+    tagged: list[Tagged]
+    html: list[str]
+
+
+def prepare(text: str, matcher: RegionMatcher) -> Prepared:
+    tagged = tag_sections(text, matcher)
+    return Prepared(tagged, [render.render(item.section.body) for item in tagged])
+
+
 def build_updates(session: Session, note: Note, tagging: Tagging) -> None:
     """Replace the note's updates by those of its current text, keeping ids per anchor and
     applying the editors' corrections. Flushes nothing: the caller flushes once."""
     existing = {update.anchor: update for update in note.updates}
-    tagged = tag_sections(note.body, tagging.matcher)
+    prepared = tagging.prepared.pop(note.body, None) or prepare(note.body, tagging.matcher)
+    tagged = prepared.tagged
     handles = {handle for t in tagged for handle in t.handles}
     overrides = note.tag_overrides or {}
     for change in overrides.values():
@@ -390,15 +411,18 @@ def build_updates(session: Session, note: Note, tagging: Tagging) -> None:
     )
     regions_by_id = tagging.regions(rid for t in tagged for rid in t.region_ids)
     kept = []
-    for position, item in enumerate(tagged):
+    for position, (item, html) in enumerate(zip(tagged, prepared.html, strict=True)):
         update = existing.pop(item.anchor, None)
         if update is None:
             update = Update(anchor=item.anchor)
             session.add(update)  # backrefs no longer cascade new objects into the session
         update.position = position
         update.title = item.section.title[:300]
+        groups = item.section.groups
+        update.group_title = groups[-1].title[:300] if groups else None
+        update.in_group = item.section.in_group
         update.body = item.section.body
-        update.body_html = render.render(item.section.body)
+        update.body_html = html
         update.text = " ".join(
             filter(None, [item.section.title, render.plain_text(update.body_html)])
         )

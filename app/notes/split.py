@@ -53,6 +53,10 @@ class Section:
     depth: int = 0  # list depth of an item; level of a heading
     region_leads: list[str] = dataclasses.field(default_factory=list)  # bullets naming regions
     parent: Section | None = None  # for a heading or label, the heading it sits under
+    # The headings or labels with nothing of their own just before this section (only the
+    # sections `split` returns have them), and whether this section sits under the last.
+    groups: list[Section] = dataclasses.field(default_factory=list)
+    in_group: bool = False
 
     @property
     def body(self) -> str:
@@ -226,9 +230,48 @@ def split(text: str, names: Names) -> list[Section]:
             items[-1].lines.append(line[len(prefix) :] if line.startswith(prefix) else line.strip())
         else:
             section.lines.append(line)
-    kept = [s for s in sections if not s.is_empty]
+    kept = _grouped(sections)
     # A note of headings alone still shows them.
     return kept or [s for s in sections if s.title]
+
+
+def _grouped(sections: list[Section]) -> list[Section]:
+    """The sections with something in them, each with the empty headings and labels before it
+    ("## Regional updates", "Regional Campaign Updates:"), which group what follows: a heading
+    while it is the parent of the headings after it, a label until the next heading."""
+    kept: list[Section] = []
+    pending: list[Section] = []
+    group: Section | None = None
+    for section in sections:
+        if section.is_empty:
+            if section.title and section.kind in ("heading", "label"):
+                pending.append(section)
+            continue
+        if pending:
+            section.groups, pending = pending, []
+            group = section.groups[-1]
+        if group is not None and _ends(group, section):
+            group = None
+        section.in_group = group is not None
+        kept.append(section)
+    return kept
+
+
+def _ends(group: Section, section: Section) -> bool:
+    """Whether `section` is no longer under `group`: a heading not below it, a label after a
+    label's group, the preamble."""
+    if section.kind == "heading":
+        return not _is_under(section, group)
+    return section.kind == "preamble" or (section.kind == "label" and group.kind == "label")
+
+
+def _is_under(section: Section, group: Section) -> bool:
+    parent = section.parent
+    while parent is not None:
+        if parent is group:
+            return True
+        parent = parent.parent
+    return False
 
 
 def _start_item(sections: list[Section], text: str, depth: int) -> Section:

@@ -200,8 +200,9 @@ def _fold(token: str) -> str:
 def tokenize(text: str) -> list[Token]:
     """The words and punctuation marks of `text`, each also case- and accent-folded."""
     text = text.replace("’", "'")
+    make = tuple.__new__  # Token's own __new__ is Python code: a third of the time here
     return [
-        Token(match[0], _fold(match[0]), match.start(), match.end(), match[1] is not None)
+        make(Token, (match[0], _fold(match[0]), match.start(), match.end(), match[1] is not None))
         for match in TOKEN.finditer(text)
     ]
 
@@ -243,6 +244,9 @@ class RegionMatcher:
             else:
                 self.folded.add(tuple(t.folded for t in tokens), region_id)
         self.title_only = {tuple(t.folded for t in tokenize(name)) for name in m49.TITLE_ONLY}
+        # The words a name can begin with: a scan looks up names only at these.
+        self.first_exact = {key[0] for key in self.exact.ids}
+        self.first_folded = {key[0] for key in self.folded.ids}
 
     def _match_at(
         self, tokens: list[Token], start: int, *, title_only: bool = False
@@ -295,7 +299,12 @@ class RegionMatcher:
         and Southern Africa" names East Africa and Southern Africa.
         """
         index = 0
+        first_exact, first_folded = self.first_exact, self.first_folded
         while index < len(tokens):
+            token = tokens[index]
+            if token.folded not in first_folded and token.text not in first_exact:
+                index += 1  # no name begins with this word, nor does a shared ending
+                continue
             match = self._match_at(tokens, index)
             if match is not None:
                 yield index, match[1], match[0]

@@ -15,6 +15,7 @@ from app.calls import services as calls
 from app.calls.models import Call, Series
 from app.db import utcnow
 from app.notes import cli as notes_cli
+from app.notes import services as note_services
 from app.notes.models import Note, NoteRevision, Update
 from app.notes.services import (
     NoteError,
@@ -30,6 +31,14 @@ from ..conftest import coalition_series
 
 DEMO = config.ROOT / "notes"
 DEMO_FILES = sorted(path.name for path in DEMO.glob("*.md") if path.name != "README.md")
+
+
+@pytest.fixture(params=["in process", "prepared by workers"], autouse=True)
+def preparing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every import here runs twice: as a small batch (no worker processes), and with its files
+    prepared by forked workers, as a large batch is, which must change nothing in what it does."""
+    if request.param == "prepared by workers":
+        monkeypatch.setattr(notes_cli, "PREPARE_AHEAD_FROM", 1)
 
 
 def invoke(runner: Any, *args: str | Path) -> Any:
@@ -126,6 +135,21 @@ def test_demo_notes_round_trip(runner: Any, session: Session, tmp_path: Path) ->
         path.unlink()
     assert invoke(runner, "export", out).exit_code == 0
     assert {path.name: path.read_bytes() for path in out.iterdir()} == first
+
+
+def test_a_large_batch_is_prepared_by_worker_processes(
+    runner: Any, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(notes_cli, "PREPARE_AHEAD_FROM", 1)
+
+    def not_here(*args: Any) -> None:
+        raise AssertionError("a file was split and tagged by the importing process")
+
+    monkeypatch.setattr(note_services, "prepare", not_here)
+    result = invoke(runner, "import", DEMO)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "6 created, 0 changed, 0 unchanged, 0 failed"
+    assert session.scalar(sa.select(sa.func.count(Update.id))) > 6
 
 
 def test_demo_notes_are_split_and_tagged(runner: Any, session: Session) -> None:

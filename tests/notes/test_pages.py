@@ -55,6 +55,36 @@ def test_note_page_has_an_anchor_chips_and_speaker_links_per_update(
     assert "<li>The paralegal summit in Accra drew 120 participants.</li>" in html
 
 
+def test_headings_that_group_updates_are_shown_above_them(
+    client: FlaskClient, session: Session
+) -> None:
+    body = (
+        "## Global updates\n- The report launched.\n\n"
+        "## Regional updates\n### West Africa (@kofi_m)\n- Accra summit.\n\n"
+        "### Asia (@rina)\n- Bandung workshop.\n\n"
+        "## Ways to get involved\n- Join the working group.\n\n"
+        "Regional Campaign Updates:\n  • Latin America (@tomas)\n    • Agreement signed.\n"
+    )
+    note = publish(session, body=body)
+    html = client.get(f"/notes/{note.slug}").get_data(as_text=True)
+    headings = re.findall(r'<(h[23])[^>]*id="([a-z-]+)"', html)
+    assert headings == [
+        ("h2", "global-updates-title"),
+        ("h2", "west-africa-group"),  # "Regional updates", above the updates it groups
+        ("h3", "west-africa-title"),
+        ("h3", "asia-title"),
+        ("h2", "ways-to-get-involved-title"),  # a heading of its own level ends the group
+        ("h2", "latin-america-group"),  # a pasted label groups the bullets after it
+        ("h3", "latin-america-title"),
+    ]
+    assert '<h2 class="update-group" id="west-africa-group">Regional updates</h2>' in html
+    assert ">Regional Campaign Updates</h2>" in html
+    # The note's own HTML (the API's, the Atom feed's) has them too.
+    assert '<h2 id="west-africa-group">Regional updates</h2>\n<h3 id="west-africa">' in (
+        note.body_html
+    )
+
+
 def test_drafts_appear_nowhere_public(client: FlaskClient, session: Session) -> None:
     note, _ = save_note(session, NoteInput(title="Secret draft", body=BODY))
     session.commit()
