@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test install feed-clients translations translations-update lint clean
+.PHONY: run serve test install feed-clients translations translations-update lint clean
 
 # The scheduler (reminders, digests, the outbox) runs beside the dev server and stops with it.
 run: install
@@ -13,8 +13,13 @@ run: install
 	$(BIN)/flask scheduler run & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 		$(BIN)/flask run --host 127.0.0.1 --port 5000
 
+# Production mode: gunicorn's workers and a scheduler, until Ctrl+C (README, "Production").
+serve: install
+	deploy/serve
+
 test: install feed-clients
 	scripts/ensure-chromium
+	scripts/ensure-nginx
 	scripts/test
 
 install: $(VENV)/.installed translations

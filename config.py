@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -35,6 +36,13 @@ def _bool(name: str, default: bool = False) -> bool:
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("convene")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 class Config:
@@ -71,8 +79,28 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5 per minute")
     LOGIN_FAILURES_PER_IP = os.environ.get("LOGIN_FAILURES_PER_IP", "5 per minute")
+    # Keys in a shared Redis start with this, so that several sites (or test runs) can share one.
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "convene")
     # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
     PROXY_COUNT = _int("PROXY_COUNT", 0)
+
+    # PostgreSQL connections of each process (app/db.py): a pool per process, so a web server
+    # opens up to workers x (size + overflow) connections; keep that under max_connections.
+    DATABASE_POOL_SIZE = _int("DATABASE_POOL_SIZE", 5)
+    DATABASE_MAX_OVERFLOW = _int("DATABASE_MAX_OVERFLOW", 5)
+    DATABASE_POOL_TIMEOUT = _int("DATABASE_POOL_TIMEOUT", 10)  # seconds waiting for a connection
+    DATABASE_POOL_RECYCLE = _int("DATABASE_POOL_RECYCLE", 1800)  # seconds before reconnecting
+    DATABASE_CONNECT_TIMEOUT = _int("DATABASE_CONNECT_TIMEOUT", 5)
+
+    # Logs (app/logs.py): "text" for people, "json" for one object per line; "" leaves logging
+    # as the host process set it up (the tests do).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # /healthz (app/health.py): a newer scheduler heartbeat than this (seconds) is "ok".
+    HEALTHZ_MAX_HEARTBEAT_AGE = float(os.environ.get("HEALTHZ_MAX_HEARTBEAT_AGE", "120"))
+    HEALTHZ_DATABASE_TIMEOUT = float(os.environ.get("HEALTHZ_DATABASE_TIMEOUT", "2"))
+    # Shown by /healthz and /api/: the installed package's version unless set (say, a commit).
+    VERSION = os.environ.get("CONVENE_VERSION") or _package_version()
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -111,6 +139,7 @@ class TestConfig(Config):
     MAIL_OUTBOX_DIR = ""
     RATELIMIT_STORAGE_URI = "memory://"
     PROXY_COUNT = 0
+    LOG_FORMAT = ""  # pytest captures logs itself
     CACHE_CHECK_SECONDS = 0.0
     FEEDS_PUBLISH_DIR = ""
     FEEDS_PUBLISH_IN_BACKGROUND = False  # tests publish in the thread that committed

@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
 
-from . import cache, db, errors, i18n, security
+from . import cache, db, errors, i18n, logs, security
 
 
 def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
@@ -35,6 +35,7 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
 
+    logs.init_app(app)  # first: its hooks number and time whole requests
     db.init_app(app)
     cache.init_app(app)
     i18n.init_app(app)
@@ -42,16 +43,19 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from .auth import init_app as init_auth
+    from .backup import backup_cli
     from .calls import api as calls_api
     from .calls import routes as calls_routes
     from .calls.cli import calls_cli
     from .feeds import publish as feeds_publish
     from .feeds import routes as feeds_routes
     from .feeds.cli import feeds_cli
+    from .health import bp as health_bp
     from .mail import (
         confirmation,  # noqa: F401 - registers the confirmation mail's renderer
         digests,  # noqa: F401 - registers the digest's renderer and publish hook
         reminders,  # noqa: F401 - registers the reminder and cancellation renderers
+        rollup,  # noqa: F401 - registers the monthly roll-up's renderer
     )
     from .mail import preview as mail_preview
     from .mail import routes as mail_routes
@@ -69,6 +73,7 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
 
     init_auth(app)
     app.register_blueprint(main_bp)
+    app.register_blueprint(health_bp)
     feeds_routes.init_app(app)  # before the pages: /series/<slug>.ics is not a series slug
     feeds_publish.init_app(app)
     for blueprint in (
@@ -84,7 +89,16 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
         mail_preview.bp,
     ):
         app.register_blueprint(blueprint)
-    commands = (calls_cli, feeds_cli, mail_cli, notes_cli, regions_cli, scheduler_cli, search_cli)
+    commands = (
+        backup_cli,
+        calls_cli,
+        feeds_cli,
+        mail_cli,
+        notes_cli,
+        regions_cli,
+        scheduler_cli,
+        search_cli,
+    )
     for group in commands:
         app.cli.add_command(group)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -69,11 +69,30 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def engine_options(url: str) -> dict[str, Any]:
-    """Options for create_engine suited to the backend."""
+def engine_options(url: str, settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Options for create_engine suited to the backend; `settings` is the app's config.
+
+    PostgreSQL: every checkout is pinged first, so connections a restarted server dropped are
+    replaced instead of failing a request; a bounded pool per process (gunicorn runs several);
+    connections renewed every half hour (before firewalls or poolers cut idle ones); a connect
+    timeout and a pool timeout, so that a request waits seconds, not minutes, for a database
+    that does not answer.
+    """
+    settings = settings or {}
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "postgresql":
-        return {"url": parsed, "pool_pre_ping": True}
+        connect_args = {}
+        if "connect_timeout" not in parsed.query:
+            connect_args["connect_timeout"] = int(settings.get("DATABASE_CONNECT_TIMEOUT", 5))
+        return {
+            "url": parsed,
+            "pool_pre_ping": True,
+            "pool_size": int(settings.get("DATABASE_POOL_SIZE", 5)),
+            "max_overflow": int(settings.get("DATABASE_MAX_OVERFLOW", 5)),
+            "pool_timeout": float(settings.get("DATABASE_POOL_TIMEOUT", 10)),
+            "pool_recycle": int(settings.get("DATABASE_POOL_RECYCLE", 1800)),
+            "connect_args": connect_args,
+        }
     if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
         # One shared connection, or each checkout would see its own empty database.
         return {
@@ -92,7 +111,7 @@ class Database:
     """
 
     def init_app(self, app: Flask) -> None:
-        engine = sa.create_engine(**engine_options(app.config["DATABASE_URL"]))
+        engine = sa.create_engine(**engine_options(app.config["DATABASE_URL"], app.config))
         app.extensions["convene.db.engine"] = engine
         app.extensions["convene.db.sessionmaker"] = orm.sessionmaker(engine)
         app.teardown_appcontext(self._close_session)

@@ -1,13 +1,22 @@
-"""Error responses: HTML pages for people, JSON under /api/."""
+"""Error responses: HTML pages for people, JSON under /api/.
+
+A database that cannot serve (down, restarting, out of connections, locked for too long) is a
+503 that says so, not a 500: the request failed cleanly and the same request will work once the
+database is back, without restarting the app (the pool's pre-ping replaces dead connections).
+"""
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 
+import sqlalchemy as sa
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .db import db
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +31,7 @@ def _titles() -> dict[int, str]:
         422: _("Unprocessable input"),
         429: _("Too many requests"),
         500: _("Something went wrong"),
+        503: _("Service unavailable"),
     }
 
 
@@ -33,6 +43,7 @@ def _messages() -> dict[int, str]:
         405: _("This address does not accept that kind of request."),
         429: _("Too many attempts. Wait a minute and try again."),
         500: _("An unexpected error happened on our side. It has been logged."),
+        503: _("The database cannot be reached right now. Try again in a minute."),
     }
 
 
@@ -63,8 +74,10 @@ def handle_http_exception(exc: HTTPException) -> tuple[Response | str, int] | Re
     return result
 
 
-def handle_server_error(exc: InternalServerError) -> tuple[Response | str, int]:
+def handle_server_error(exc: InternalServerError) -> tuple[Response | str, int] | Response:
     original = getattr(exc, "original_exception", None)
+    if isinstance(original, sa.exc.DBAPIError) and database_unavailable(original):
+        return unavailable(original)  # lost while committing, after the view
     if original is not None:
         log.error("unhandled error on %s %s", request.method, request.path, exc_info=original)
     return error_response(500)
@@ -78,7 +91,70 @@ def handle_csrf_error(exc: CSRFError) -> tuple[Response | str, int]:
     )
 
 
+# SQLite's primary result codes that mean "not now" rather than "wrong statement".
+SQLITE_UNAVAILABLE = {
+    sqlite3.SQLITE_BUSY,
+    sqlite3.SQLITE_LOCKED,
+    sqlite3.SQLITE_NOMEM,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_PROTOCOL,
+}
+RETRY_AFTER_SECONDS = 30
+
+
+def database_unavailable(exc: sa.exc.DBAPIError) -> bool:
+    """Whether the database could not serve, as opposed to refusing a statement: a lost or
+    refused connection, a server shutting down or starting up, too many connections (psycopg's
+    OperationalError), or SQLite busy, locked or unable to read its file."""
+    if exc.connection_invalidated:
+        return True
+    if isinstance(exc.orig, sqlite3.Error):
+        return (getattr(exc.orig, "sqlite_errorcode", 0) & 0xFF) in SQLITE_UNAVAILABLE
+    return isinstance(exc, sa.exc.OperationalError)
+
+
+def handle_database_error(exc: sa.exc.DBAPIError) -> Response:
+    """503 when the database is unavailable; any other database error goes on to the 500
+    handler (re-raised, so that it is logged and signalled as unhandled)."""
+    if not database_unavailable(exc):
+        raise exc
+    return unavailable(exc)
+
+
+def handle_pool_timeout(exc: sa.exc.TimeoutError) -> Response:
+    """Every pooled connection busy for DATABASE_POOL_TIMEOUT seconds: a 503 too."""
+    return unavailable(exc)
+
+
+def unavailable(exc: sa.exc.DBAPIError | sa.exc.TimeoutError) -> Response:
+    """The 503 page (JSON under /api/), with Retry-After."""
+    reason = getattr(exc, "orig", None) or exc
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, reason)
+    try:
+        db.session.rollback()  # so that the page may use the session (a signed-in visitor)
+        body, status = error_response(503)
+    except sa.exc.SQLAlchemyError:
+        # The page needed the database itself (a signed-in visitor's name and language).
+        body, status = _bare_unavailable(), 503
+    response = body if isinstance(body, Response) else Response(body, mimetype="text/html")
+    response.status_code = status
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _bare_unavailable() -> Response:
+    title, text = "Service unavailable", "The database cannot be reached right now."
+    if wants_json():
+        return jsonify(error={"status": 503, "title": title, "message": text})
+    html = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{text}</p>"
+    return Response(html, mimetype="text/html")
+
+
 def init_app(app: Flask) -> None:
+    app.register_error_handler(sa.exc.DBAPIError, handle_database_error)
+    app.register_error_handler(sa.exc.TimeoutError, handle_pool_timeout)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(InternalServerError, handle_server_error)
     app.register_error_handler(HTTPException, handle_http_exception)

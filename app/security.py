@@ -1,19 +1,29 @@
 """Security headers on every response, CSRF protection on every form, and rate limits.
 
 Rate limits use the `limits` library: its storage is in memory for one process, or Redis (set
-RATELIMIT_STORAGE_URI=redis://host:port) so that a limit holds across several web workers.
+RATELIMIT_STORAGE_URI=redis://host:port) so that a limit holds across several web workers. Keys
+in Redis start with RATELIMIT_KEY_PREFIX, so that sites (and test runs) sharing a server do not
+count each other's failures.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, request, url_for
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask_babel import gettext as _
 from flask_wtf import CSRFProtect
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from werkzeug.exceptions import ServiceUnavailable
+
+log = logging.getLogger(__name__)
 
 csrf = CSRFProtect()
 
@@ -71,22 +81,67 @@ def safe_redirect_target(target: str | None) -> str:
     return url_for("main.index")
 
 
+REDIS_SCHEMES = ("redis", "rediss", "redis+unix", "valkey", "valkeys", "valkey+unix")
+# A Redis that stops answering costs a sign-in two seconds, not a worker for ever; a timeout
+# given in the URI (?socket_timeout=) wins.
+REDIS_TIMEOUTS = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0}
+
+
+def storage_options(storage_uri: str, key_prefix: str) -> dict[str, Any]:
+    """Options for the storage named by `storage_uri`: the key prefix for any Redis."""
+    scheme = storage_uri.split("://", 1)[0].lower()
+    if not scheme.startswith(("redis", "valkey")):
+        return {}
+    options: dict[str, Any] = {"key_prefix": key_prefix}
+    if scheme in REDIS_SCHEMES:
+        options |= REDIS_TIMEOUTS
+    return options
+
+
+def _storage_errors() -> tuple[type[Exception], ...]:
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:  # no Redis client installed: only the memory storage is possible
+        return (ConnectionError, TimeoutError)
+    return (RedisError, ConnectionError, TimeoutError)
+
+
+STORAGE_ERRORS = _storage_errors()
+
+
+@contextlib.contextmanager
+def _storage_answering() -> Iterator[None]:
+    """A storage that does not answer (Redis down) is a 503 that says so: a throttled form is
+    refused, not let through unthrottled, and never a 500."""
+    try:
+        yield
+    except STORAGE_ERRORS as exc:
+        log.error("rate-limit storage unavailable: %s", exc)
+        raise ServiceUnavailable(
+            _("This form is unavailable for a moment. Try again in a minute."),
+            retry_after=30,
+        ) from None
+
+
 class RateLimits:
     """Named moving-window limits over one shared storage."""
 
-    def __init__(self, storage_uri: str) -> None:
-        self.storage = storage_from_string(storage_uri)
+    def __init__(self, storage_uri: str, key_prefix: str = "convene") -> None:
+        self.storage = storage_from_string(storage_uri, **storage_options(storage_uri, key_prefix))
         self.limiter = MovingWindowRateLimiter(self.storage)
 
     def is_exceeded(self, rule: str, key: str) -> bool:
         """True when `key` has already used up `rule` ("5 per minute") in the current window."""
-        return not self.limiter.test(parse(rule), key)
+        with _storage_answering():
+            return not self.limiter.test(parse(rule), key)
 
     def hit(self, rule: str, key: str) -> None:
-        self.limiter.hit(parse(rule), key)
+        with _storage_answering():
+            self.limiter.hit(parse(rule), key)
 
     def clear(self, rule: str, key: str) -> None:
-        self.limiter.clear(parse(rule), key)
+        with _storage_answering():
+            self.limiter.clear(parse(rule), key)
 
     def reset(self) -> None:
         self.storage.reset()
@@ -110,5 +165,7 @@ def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
     app.before_request(refuse_nul_characters)
     csrf.init_app(app)
-    app.extensions["convene.rate_limits"] = RateLimits(app.config["RATELIMIT_STORAGE_URI"])
+    app.extensions["convene.rate_limits"] = RateLimits(
+        app.config["RATELIMIT_STORAGE_URI"], app.config.get("RATELIMIT_KEY_PREFIX", "convene")
+    )
     app.after_request(set_security_headers)

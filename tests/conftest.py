@@ -19,6 +19,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+import redis
 from alembic import command
 from flask import Flask, got_request_exception
 from flask.testing import FlaskClient
@@ -37,6 +38,7 @@ from app.taxonomy.services import seed_regions
 from app.testing import temporary_postgres_database
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+REDIS_URL = "redis://127.0.0.1:6379"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 PASSWORD = "correct horse battery"
 
@@ -222,3 +224,22 @@ def coalition_series(
         first_date=first_date,
     )
     return calls.create_series(session, data, **options)
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A Redis key prefix for this test only (the server at REDIS_URL); its keys are deleted
+    afterwards. With CI=true a Redis that does not answer fails the test."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if IN_CI:
+            raise
+        pytest.skip("Redis is not running at 127.0.0.1:6379")
+    prefix = f"convene-test-{uuid.uuid4().hex}"
+    yield prefix
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()

@@ -8,10 +8,12 @@ standby that finds the lock free takes over at its next tick.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
 import socket
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +30,19 @@ from .models import SchedulerHeartbeat
 log = logging.getLogger(__name__)
 
 
+def job_fields(job: Job, started: float, result: str) -> dict[str, object]:
+    """A job run's fields for structured logs (app/logs.py)."""
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    return {"job": job.name, "duration_ms": duration_ms, "result": result}
+
+
+def did_something(result: object) -> bool:
+    """Whether a job's result counts anything: a number, or a dataclass of numbers."""
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return any(value for value in dataclasses.asdict(result).values())
+    return bool(result)
+
+
 class Runner:
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -42,13 +57,21 @@ class Runner:
         with self.app.app_context():
             session = db.session
             error = ""
+            started = time.perf_counter()
             try:
-                job.run(session, utcnow())
+                result = job.run(session, utcnow())
                 session.commit()
             except Exception as exc:  # a job's failure must not stop the scheduler
                 session.rollback()
-                log.exception("job %s failed", job.name)
+                log.exception(
+                    "job %s failed", job.name, extra={"fields": job_fields(job, started, "failed")}
+                )
                 error = f"{job.name}: {exc}"[:500]
+            else:
+                # Runs that did nothing (most, every few seconds) are logged at DEBUG.
+                level = logging.INFO if did_something(result) else logging.DEBUG
+                fields = job_fields(job, started, "ok") | {"detail": str(result)[:200]}
+                log.log(level, "job %s: %s", job.name, result, extra={"fields": fields})
             self.beat(last_job=job.name, last_error=error)
 
     def beat(self, last_job: str | None = None, last_error: str | None = None) -> None:
@@ -97,7 +120,8 @@ class Runner:
         scheduler.add_job(self.beat, "interval", seconds=10, id="heartbeat", next_run_time=utcnow())
 
         def stop(signum: int, frame: Any) -> None:
-            scheduler.shutdown(wait=True)  # let a running job finish its transaction
+            if scheduler.running:  # a second signal (Ctrl+C and a TERM) changes nothing
+                scheduler.shutdown(wait=True)  # let a running job finish its transaction
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)

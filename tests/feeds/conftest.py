@@ -208,7 +208,7 @@ def require_tool(path: Path | str | None, what: str) -> str:
     """The tool's path; a missing tool skips the test, except in CI where it must run."""
     found = str(path) if path and Path(path).exists() else None
     if found is None:
-        message = f"{what} is not installed: `make install` installs it"
+        message = f"{what} is not installed: `make feed-clients` (part of `make test`) installs it"
         if IN_CI:
             pytest.fail(f"CI=true: {message}")
         pytest.skip(message)
