@@ -286,7 +286,7 @@ class SQLiteBackend:
                 f" LEFT JOIN update_regions r ON r.update_id = d.update_id WHERE 1 = 1{dates}"
             ),
             params,
-        )
+        ).all()  # fetched at once: row by row cost more than the counting
         years: dict[int, str] = {}
         regions: dict[int, set[int]] = {}
         for update_id, year, region_id in rows:
