@@ -73,6 +73,7 @@ from common import (
 )
 from flask import Flask
 
+from app import create_app
 from app.calls.models import Call, Series
 from app.db import db
 from app.notes.models import Note, Update, update_regions, update_speakers
@@ -80,6 +81,7 @@ from app.search import backends, documents, services
 from app.search.backends import MARK_END, MARK_START, SNIPPET_WORDS
 from app.taxonomy.models import Person, Region
 from app.taxonomy.services import seed_regions
+from config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,6 +94,7 @@ PER_PAGE = services.PER_PAGE
 TARGET_RATIO = 1.5
 TARGET_MS = 25.0
 CACHE_PREFIX = "convene-bench-search-"
+CACHE_CHECK_SECONDS = Config.CACHE_CHECK_SECONDS
 ZONES = ("America/New_York", "Europe/Brussels", "Africa/Nairobi", "Asia/Jakarta", "UTC")
 
 # Regions the updates report on (slugs of the seeded tree), most reported first.
@@ -516,7 +519,6 @@ def serve(port: int, deadline: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     signal.alarm(deadline)  # whatever happens to the parent, stop by the deadline
-    from app import create_app
 
     app = create_app()
 
@@ -695,7 +697,9 @@ def bench(
     )
     cases = make_cases()
     deadline = int(len(cases) * (seconds + 20) + 120)
-    app = make_app(database_url)
+    # The service as deployed (and as the API's server runs it): the page cache checks its
+    # versions once a second, not on every call as under the test settings.
+    app = create_app({"DATABASE_URL": database_url, "CACHE_CHECK_SECONDS": CACHE_CHECK_SECONDS})
     try:
         with (
             tempfile.TemporaryDirectory(prefix="convene-bench-") as directory,
