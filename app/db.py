@@ -173,6 +173,19 @@ def after_commit(session: orm.Session, callback: Callable[[], None]) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
+def after_commit_collect(
+    session: orm.Session, key: str, callback: Callable[[set[Any]], None]
+) -> set[Any]:
+    """A set for the session's current transaction: what its flushes add to it is handed to
+    `callback` once, after the transaction commits (an import's 1,000 published notes make one
+    call, not 1,000); a rollback drops it."""
+    collected: dict[str, set[Any]] = session.info.setdefault("after_commit_sets", {})
+    if key not in collected:
+        collected[key] = set()
+        after_commit(session, lambda: callback(collected.pop(key, set())))
+    return collected[key]
+
+
 @event.listens_for(orm.Session, "after_commit")
 def _run_after_commit(session: orm.Session) -> None:
     if session.in_nested_transaction():
@@ -188,6 +201,7 @@ def _run_after_commit(session: orm.Session) -> None:
 def _drop_after_commit(session: orm.Session, previous_transaction: orm.SessionTransaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop("after_commit", None)
+        session.info.pop("after_commit_sets", None)
 
 
 def commit_request(response: Response) -> Response:

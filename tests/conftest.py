@@ -165,6 +165,21 @@ def runner(app: Flask) -> Any:
     return app.test_cli_runner()
 
 
+@pytest.fixture
+def queued_confirmation(
+    app: Flask, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Mail written to a folder (returned) instead of an SMTP server, and one confirmation
+    message in the outbox, for amina@example.org."""
+    from app.mail import services as mail_services
+
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "")
+    monkeypatch.setitem(app.config, "MAIL_OUTBOX_DIR", str(tmp_path))
+    mail_services.subscribe(session, "amina@example.org", mail_services.Preferences())
+    session.commit()
+    return tmp_path
+
+
 def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     """The CSRF token from a form on `path` (tokens are tied to the client's session)."""
     html = client.get(path).get_data(as_text=True)

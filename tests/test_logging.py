@@ -6,15 +6,12 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
-
-from app.mail import services
 
 HEX_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -168,18 +165,10 @@ def test_a_second_app_does_not_double_the_lines(
     assert len(json_lines(capsys.readouterr().err)) == 1
 
 
+@pytest.mark.usefixtures("queued_confirmation")
 def test_scheduler_job_runs_are_logged(
-    app: Flask,
-    runner: Any,
-    session: Session,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    app: Flask, runner: Any, session: Session, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "")
-    monkeypatch.setitem(app.config, "MAIL_OUTBOX_DIR", str(tmp_path))
-    services.subscribe(session, "amina@example.org", services.Preferences())
-    session.commit()
     caplog.set_level(logging.DEBUG, logger="app.scheduler.runner")
     result = runner.invoke(args=["scheduler", "run", "--once"])
     assert result.exit_code == 0, result.output

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
 from flask import (
@@ -29,6 +29,7 @@ from flask import (
 )
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
 from app.cache import page_cache
 from app.db import db, utcnow
@@ -36,6 +37,8 @@ from app.taxonomy.services import find_person, find_region
 
 from . import atom, services
 from .ics import Options, build
+
+T = TypeVar("T")
 
 bp = Blueprint("feeds", __name__, template_folder="templates")
 
@@ -231,35 +234,43 @@ def notes_atom() -> Served:
 
 
 def region_atom(slug: str) -> Served:
-    coalition = current_app.config["COALITION_NAME"]
-
-    def build_feed() -> services.BuiltAtom | None:
-        found = find_region(db.session, slug)
-        if found is None:
-            return None
-        feed_links = atom_links(
-            _absolute("feeds.region_atom_view", slug=found.slug),
-            _absolute("taxonomy.show_region", slug=found.slug),
-        )
-        return services.region_atom(db.session, found, feed_links, coalition)
-
-    return _atom(("region", slug), build_feed)
+    return _atom_about(
+        ("region", slug),
+        lambda: find_region(db.session, slug),
+        lambda region: atom_links(
+            _absolute("feeds.region_atom_view", slug=region.slug),
+            _absolute("taxonomy.show_region", slug=region.slug),
+        ),
+        services.region_atom,
+    )
 
 
 def person_atom(handle: str) -> Served:
+    return _atom_about(
+        ("person", handle),
+        lambda: find_person(db.session, handle),
+        lambda person: atom_links(
+            _absolute("feeds.person_atom_view", handle=person.handle),
+            _absolute("taxonomy.show_person", handle=person.handle),
+        ),
+        services.person_atom,
+    )
+
+
+def _atom_about(
+    key: tuple[str, str],
+    find: Callable[[], T | None],
+    links: Callable[[T], services.AtomLinks],
+    build: Callable[[Session, T, services.AtomLinks, str], services.BuiltAtom | None],
+) -> Served:
+    """The Atom feed of one region or person (None, a 404, when `find` finds nobody)."""
     coalition = current_app.config["COALITION_NAME"]
 
     def build_feed() -> services.BuiltAtom | None:
-        found = find_person(db.session, handle)
-        if found is None:
-            return None
-        feed_links = atom_links(
-            _absolute("feeds.person_atom_view", handle=found.handle),
-            _absolute("taxonomy.show_person", handle=found.handle),
-        )
-        return services.person_atom(db.session, found, feed_links, coalition)
+        found = find()
+        return None if found is None else build(db.session, found, links(found), coalition)
 
-    return _atom(("person", handle), build_feed)
+    return _atom(key, build_feed)
 
 
 def _options() -> Options:

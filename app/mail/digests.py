@@ -45,7 +45,7 @@ from sqlalchemy import event, orm
 from sqlalchemy.orm import Session, selectinload
 
 from app.calls.models import Call
-from app.db import after_commit, db, utcnow
+from app.db import after_commit_collect, db, utcnow
 from app.notes.models import Note, NoteStatus, Update
 from app.taxonomy.models import Region
 
@@ -294,26 +294,8 @@ def _note_published(session: Session, flush_context: Any) -> None:
             continue
         if instance in session.new or sa.inspect(instance).attrs.status.history.deleted:
             published.add(instance.id)
-    if not published:
-        return
-    pending = session.info.get(_PUBLISHED)
-    if pending is None:  # one callback for all of a transaction's flushes (an import's 1,000)
-        pending = session.info[_PUBLISHED] = set()
-        after_commit(session, functools.partial(_committed, session))
-    pending.update(published)
-
-
-def _committed(session: Session) -> None:
-    _enqueue_published(session.info.pop(_PUBLISHED, set()))
-
-
-_PUBLISHED = "digests.published_note_ids"
-
-
-@event.listens_for(orm.Session, "after_soft_rollback")
-def _forget_published(session: Session, previous_transaction: orm.SessionTransaction) -> None:
-    if previous_transaction.parent is None:
-        session.info.pop(_PUBLISHED, None)
+    if published:
+        after_commit_collect(session, "digests.published", _enqueue_published).update(published)
 
 
 def _enqueue_published(note_ids: set[int]) -> None:

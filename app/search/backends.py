@@ -85,35 +85,19 @@ def _facet_threads() -> ThreadPoolExecutor:
     return _threads[1]
 
 
-def beside_the_page(
-    backend: SQLiteBackend,
+def facets_then_page(
+    backend: SQLiteBackend | PostgresBackend,
     session: Session,
     plan: Plan,
     sort: str,
     limit: int,
     offset: int,
     facet_of: Mapping[int, int],
-) -> tuple[list[Hit], FacetCounts] | None:
-    """The page, and at the same time the facets on a connection of their own in another
-    thread: sqlite3 lets go of the GIL while a query runs, so on two cores a search takes about
-    as long as the longer of the two instead of their sum. None when the session's database
-    has no second connection to give (SQLite in memory)."""
-    engine = session.get_bind()
-    if not isinstance(engine, sa.Engine) or (
-        engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
-    ):
-        return None
-
-    def count() -> FacetCounts:
-        with engine.connect() as connection:
-            return backend.facet_counts(connection, plan, facet_of)
-
-    counting = _facet_threads().submit(count)
-    try:
-        hits = backend.search(session, plan, sort, limit, offset)
-    finally:
-        counts = counting.result()
-    return (hits if counts.total > offset else []), counts
+) -> tuple[list[Hit], FacetCounts]:
+    """The facets (whose year counts give the total), then the page if there is one."""
+    counts = backend.facet_counts(session, plan, facet_of)
+    hits = backend.search(session, plan, sort, limit, offset) if counts.total > offset else []
+    return hits, counts
 
 
 @dataclasses.dataclass
@@ -383,15 +367,24 @@ class SQLiteBackend:
         offset: int,
         facet_of: Mapping[int, int],
     ) -> tuple[list[Hit], FacetCounts]:
-        """The page, and beside it the facets (whose year counts give the total): see
-        `beside_the_page`. An in-memory database has one connection: one after the other."""
-        if (
-            found := beside_the_page(self, session, plan, sort, limit, offset, facet_of)
-        ) is not None:
-            return found
-        counts = self.facet_counts(session, plan, facet_of)
-        hits = self.search(session, plan, sort, limit, offset) if counts.total > offset else []
-        return hits, counts
+        """The page, and at the same time the facets (whose year counts give the total) on a
+        connection of their own in another thread: sqlite3 lets go of the GIL while a query
+        runs, so on two cores a search takes about as long as the longer of the two instead of
+        their sum. An in-memory database has one connection: one after the other there."""
+        engine = session.get_bind()
+        if not isinstance(engine, sa.Engine) or engine.url.database in (None, "", ":memory:"):
+            return facets_then_page(self, session, plan, sort, limit, offset, facet_of)
+
+        def count() -> FacetCounts:
+            with engine.connect() as connection:
+                return self.facet_counts(connection, plan, facet_of)
+
+        counting = _facet_threads().submit(count)
+        try:
+            hits = self.search(session, plan, sort, limit, offset)
+        finally:
+            counts = counting.result()
+        return (hits if counts.total > offset else []), counts
 
     def search(self, session: Session, plan: Plan, sort: str, limit: int, offset: int) -> list[Hit]:
         expression = fts_expression(plan)
@@ -570,11 +563,7 @@ class PostgresBackend:
         word in every update: both passes then read the tsvectors, on the same two cores.)"""
         where, params = self._where(plan)
         if "query" not in params:
-            counts = self.facet_counts(session, plan, facet_of)
-            hits = []
-            if sum(counts.by_year.values()) > offset:
-                hits = self.search(session, plan, sort, limit, offset)
-            return hits, counts
+            return facets_then_page(self, session, plan, sort, limit, offset, facet_of)
         params |= _headline_params() | {
             "limit": limit,
             "offset": offset,

@@ -445,7 +445,7 @@ def _facets(
         if counts.by_year.get(year)
     ]
     region_facets.sort(key=lambda facet: (-facet.count, facet.label))
-    return sum(counts.by_year.values()), region_facets, year_facets
+    return counts.total, region_facets, year_facets
 
 
 __all__ = ["QueryError", "SearchRequest", "SearchResults", "search"]

@@ -90,22 +90,28 @@ def gunicorn(database_url: str, tmp_path: Path, **settings: str) -> Iterator[Ser
     """gunicorn with deploy/gunicorn.conf.py on a free loopback port, stopped afterwards."""
     port = free_port()
     env = environment(database_url, tmp_path, GUNICORN_BIND=f"127.0.0.1:{port}", **settings)
-    log = tmp_path / f"gunicorn-{port}.log"
+    command = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]
+    command.append("app:create_app()")
+    server = start(command, env, port, tmp_path / f"gunicorn-{port}.log")
+    try:
+        wait_until_up(server)
+        yield server
+    finally:
+        stop(server.process)
+
+
+def start(command: list[str], env: dict[str, str], port: int, log: Path) -> Server:
+    """`command` from the checkout, in a process group of its own, its output in `log`."""
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "app:create_app()"],
+            command,
             cwd=ROOT,
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = Server(f"http://127.0.0.1:{port}", process, log)
-    try:
-        wait_until_up(server)
-        yield server
-    finally:
-        stop(process)
+    return Server(f"http://127.0.0.1:{port}", process, log)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from app.scheduler.models import SchedulerHeartbeat
 from ..conftest import fresh_database
 from ..http import Visitor
 from ..mail.conftest import free_port
-from .conftest import ROOT, Server, environment, gunicorn, stop, wait_until_up
+from .conftest import ROOT, environment, gunicorn, start, stop, wait_until_up
 
 
 def test_workers_serve_and_log_one_json_object_per_line(migrated_url: str, tmp_path: Path) -> None:
@@ -88,16 +88,8 @@ def test_serve_runs_the_web_and_a_scheduler_and_stops_on_sigterm(
             VENV_BIN=str(Path(sys.executable).parent),
         )
         log = tmp_path / "serve.log"
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                ["deploy/serve"],
-                cwd=ROOT,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        server = Server(f"http://127.0.0.1:{port}", process, log)
+        server = start(["deploy/serve"], env, port, log)
+        process = server.process
         try:
             wait_until_up(server, seconds=90)
             visitor = Visitor(server.url)

@@ -7,28 +7,21 @@ import email.policy
 from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from app.mail import services
-
 
 def test_send_writes_each_message_once_to_the_outbox_folder(
-    app: Flask, runner: Any, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app: Flask, runner: Any, session: Session, queued_confirmation: Path
 ) -> None:
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "")
-    monkeypatch.setitem(app.config, "MAIL_OUTBOX_DIR", str(tmp_path))
-    services.subscribe(session, "amina@example.org", services.Preferences())
-    session.commit()
     result = runner.invoke(args=["mail", "send"])
     assert result.exit_code == 0, result.output
     assert "1 sent" in result.output
-    (path,) = tmp_path.glob("*.eml")
+    (path,) = queued_confirmation.glob("*.eml")
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert message["To"] == "amina@example.org"
     assert "/email/confirm/" in message.get_body(("plain",)).get_content()
     assert "0 sent" in runner.invoke(args=["mail", "send"]).output
-    assert len(list(tmp_path.glob("*.eml"))) == 1
+    assert len(list(queued_confirmation.glob("*.eml"))) == 1
     outbox = runner.invoke(args=["mail", "outbox"]).output
     assert outbox.split() == ["confirmation", "sent", "1"]

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -37,16 +36,12 @@ def test_one_leader_at_a_time(app: Flask) -> None:
 
 
 def test_run_once_sends_what_is_due_and_beats(
-    app: Flask, runner: Any, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app: Flask, runner: Any, session: Session, queued_confirmation: Path
 ) -> None:
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "")
-    monkeypatch.setitem(app.config, "MAIL_OUTBOX_DIR", str(tmp_path))
-    services.subscribe(session, "amina@example.org", services.Preferences())
-    session.commit()
     result = runner.invoke(args=["scheduler", "run", "--once"])
     assert result.exit_code == 0, result.output
     assert "Ran every job once." in result.output
-    assert len(list(tmp_path.glob("*.eml"))) == 1
+    assert len(list(queued_confirmation.glob("*.eml"))) == 1
     session.expire_all()
     assert session.scalar(sa.select(Delivery.status)) == "sent"
     (beat,) = session.scalars(sa.select(SchedulerHeartbeat))
@@ -54,12 +49,8 @@ def test_run_once_sends_what_is_due_and_beats(
 
 
 def test_a_standby_runs_nothing(
-    app: Flask, runner: Any, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app: Flask, runner: Any, session: Session, queued_confirmation: Path
 ) -> None:
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "")
-    monkeypatch.setitem(app.config, "MAIL_OUTBOX_DIR", str(tmp_path))
-    services.subscribe(session, "amina@example.org", services.Preferences())
-    session.commit()
     with app.app_context():
         leader = Leadership(db.engine)
     assert leader.try_lead()
@@ -68,7 +59,7 @@ def test_a_standby_runs_nothing(
     finally:
         leader.resign()
     assert "Another scheduler leads" in result.output
-    assert list(tmp_path.glob("*.eml")) == []
+    assert list(queued_confirmation.glob("*.eml")) == []
     session.expire_all()
     assert session.scalar(sa.select(Delivery.status)) == "queued"
 
