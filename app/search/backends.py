@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
@@ -98,6 +98,34 @@ def facets_then_page(
     counts = backend.facet_counts(session, plan, facet_of)
     hits = backend.search(session, plan, sort, limit, offset) if counts.total > offset else []
     return hits, counts
+
+
+def facets_beside_page(
+    backend: SQLiteBackend | PostgresBackend,
+    session: Session,
+    plan: Plan,
+    sort: str,
+    limit: int,
+    offset: int,
+    facet_of: Mapping[int, int],
+) -> tuple[list[Hit], FacetCounts]:
+    """The page on the request's session and, at the same time, the facets (whose year counts
+    give the total) on a connection of their own in another thread (which sees what is
+    committed: a search reads nothing it wrote)."""
+    engine = session.get_bind()
+    if not isinstance(engine, sa.Engine):
+        return facets_then_page(backend, session, plan, sort, limit, offset, facet_of)
+
+    def count() -> FacetCounts:
+        with engine.connect() as connection:
+            return backend.facet_counts(connection, plan, facet_of)
+
+    counting = _facet_threads().submit(count)
+    try:
+        hits = backend.search(session, plan, sort, limit, offset)
+    finally:
+        counts = counting.result()
+    return (hits if counts.total > offset else []), counts
 
 
 @dataclasses.dataclass
@@ -281,55 +309,56 @@ class SQLiteBackend:
     def facet_counts(self, session: Reader, plan: Plan, facet_of: Mapping[int, int]) -> FacetCounts:
         """Matches by region and by year. Counted one of two ways, by the number of matches:
 
-        - few (up to SINGLE_PASS): in one pass over them, each match's day from
+        - few (up to SINGLE_PASS): in one statement over them, each match's day from
           search_documents and its regions from update_regions (the facet region each counts
-          for from `facet_of`), counted here. FTS5 evaluates the query once: each count
-          evaluates it again, which for two words means merging their posting lists again.
+          for from `facet_of`), counted by SQLite, which hands back a row per year and per
+          facet. FTS5 evaluates the query once: each count would evaluate it again, which for
+          two words means merging their posting lists again.
         - many: one FTS5 count per facet region and per year, each a `keys` token, so each
           merges the query's posting lists with a short one and never reads a stored row, where
           the pass would look up tens of thousands of rows.
         """
-        bounds = session.execute(
-            # Each on its own, so that each is read from one end of the day index.
-            sa.text(
-                "SELECT (SELECT min(day) FROM search_documents),"
-                " (SELECT max(day) FROM search_documents)"
-            )
-        ).one()
-        if bounds[1] is None:
-            return FacetCounts({}, {}, None)
-        first_day, last_day = (dt.date.fromisoformat(day) for day in bounds)
         total = self.count(session, plan)
+        expression = fts_expression(plan)
+        dates, params = _day_conditions(plan, "day")
+        if total > SINGLE_PASS:
+            matches = "SELECT NULL AS update_id, NULL AS day WHERE 0"  # the bounds alone
+        elif expression is None:
+            matches = f"SELECT update_id, day FROM search_documents WHERE 1 = 1{dates}"
+        else:
+            params["match"] = expression
+            matches = (
+                "SELECT d.update_id, d.day FROM (SELECT rowid FROM search_fts WHERE search_fts"
+                f" MATCH :match{_on_rowid(dates)}) AS f"
+                " JOIN search_documents d ON d.update_id = f.rowid"
+            )
+        params["facet_of"] = json.dumps(facet_of)
+        rows = session.execute(
+            sa.text(
+                f"WITH m AS MATERIALIZED ({matches}), facets AS MATERIALIZED (SELECT"
+                " CAST(key AS INTEGER) AS region_id, value AS facet FROM json_each(:facet_of))"
+                # The index's first and last days, each read from one end of the day index.
+                " SELECT 'days', (SELECT min(day) FROM search_documents),"
+                " (SELECT max(day) FROM search_documents)"
+                " UNION ALL SELECT 'year', CAST(substr(day, 1, 4) AS INTEGER), count(*)"
+                " FROM m GROUP BY 2"
+                # CROSS JOIN keeps this order (SQLite would rather start from the facets and
+                # read every update of their regions).
+                " UNION ALL SELECT 'region', facets.facet, count(DISTINCT m.update_id) FROM m"
+                " CROSS JOIN update_regions r ON r.update_id = m.update_id"
+                " CROSS JOIN facets ON facets.region_id = r.region_id GROUP BY facets.facet"
+            ),
+            params,
+        ).all()
+        if rows[0][2] is None:
+            return FacetCounts({}, {}, None)
+        first_day, last_day = (dt.date.fromisoformat(day) for day in rows[0][1:])
         if total <= SINGLE_PASS:
-            by_region, by_year = self._counted_in_one_pass(session, plan, facet_of)
+            by_year = {year: count for kind, year, count in rows if kind == "year"}
+            by_region = {facet: count for kind, facet, count in rows if kind == "region"}
         else:
             by_region, by_year = self._counted_by_keys(session, plan, facet_of, first_day, last_day)
         return FacetCounts(by_region, by_year, last_day)
-
-    def _counted_in_one_pass(
-        self, session: Reader, plan: Plan, facet_of: Mapping[int, int]
-    ) -> tuple[dict[int, int], dict[int, int]]:
-        expression = fts_expression(plan)
-        dates, params = _day_conditions(plan, "d.day")
-        if expression is not None:
-            dates += " AND d.update_id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :m)"
-            params["m"] = expression
-        rows = session.execute(
-            sa.text(
-                "SELECT d.update_id, substr(d.day, 1, 4), r.region_id FROM search_documents d"
-                f" LEFT JOIN update_regions r ON r.update_id = d.update_id WHERE 1 = 1{dates}"
-            ),
-            params,
-        ).all()  # fetched at once: row by row cost more than the counting
-        years: dict[int, str] = {}
-        regions: dict[int, set[int]] = {}
-        for update_id, year, region_id in rows:
-            years[update_id] = year
-            facet = facet_of.get(region_id)
-            if facet is not None:
-                regions.setdefault(facet, set()).add(update_id)
-        by_year = Counter(int(year) for year in years.values())
-        return {facet: len(ids) for facet, ids in regions.items()}, dict(by_year)
 
     def _counted_by_keys(
         self,
@@ -367,24 +396,13 @@ class SQLiteBackend:
         offset: int,
         facet_of: Mapping[int, int],
     ) -> tuple[list[Hit], FacetCounts]:
-        """The page, and at the same time the facets (whose year counts give the total) on a
-        connection of their own in another thread: sqlite3 lets go of the GIL while a query
-        runs, so on two cores a search takes about as long as the longer of the two instead of
-        their sum. An in-memory database has one connection: one after the other there."""
+        """The page, and the facets beside it: sqlite3 lets go of the GIL while a query runs,
+        so on two cores a search takes about as long as the longer of the two instead of their
+        sum. An in-memory database has one connection: one after the other there."""
         engine = session.get_bind()
         if not isinstance(engine, sa.Engine) or engine.url.database in (None, "", ":memory:"):
             return facets_then_page(self, session, plan, sort, limit, offset, facet_of)
-
-        def count() -> FacetCounts:
-            with engine.connect() as connection:
-                return self.facet_counts(connection, plan, facet_of)
-
-        counting = _facet_threads().submit(count)
-        try:
-            hits = self.search(session, plan, sort, limit, offset)
-        finally:
-            counts = counting.result()
-        return (hits if counts.total > offset else []), counts
+        return facets_beside_page(self, session, plan, sort, limit, offset, facet_of)
 
     def search(self, session: Session, plan: Plan, sort: str, limit: int, offset: int) -> list[Hit]:
         expression = fts_expression(plan)
@@ -525,26 +543,28 @@ class PostgresBackend:
         return session.execute(sa.text(sql), params).scalar_one()
 
     def facet_counts(self, session: Reader, plan: Plan, facet_of: Mapping[int, int]) -> FacetCounts:
-        """Matches by region and by year from one pass over the matches: `region_ids` holds
-        each update's regions and the regions above them, once each. The year rows carry the
-        index's last day."""
+        """Matches by year, and by facet region within each year, from one pass over the
+        matches through the indexes: sequential scans are off for the statement, as the planner
+        would rather read the whole table when most updates match, and matching a row there
+        means reading its tsvector (toasted: 5 kB for 600 words), which the GIN index spares
+        (but for a phrase, whose positions it rechecks)."""
         where, params = self._where(plan)
-        params["facet_regions"] = sorted(set(facet_of.values()))
-        sql = (
-            f"WITH matched AS MATERIALIZED (SELECT day, region_ids FROM search_documents"
-            f" WHERE {where})"
-            " SELECT 'region', r.id, count(*), NULL FROM matched,"
-            " unnest(matched.region_ids) AS r(id)"
-            " WHERE r.id = ANY(CAST(:facet_regions AS integer[])) GROUP BY r.id"
-            " UNION ALL SELECT 'year', CAST(extract(year FROM day) AS integer), count(*),"
-            " (SELECT max(day) FROM search_documents) FROM matched GROUP BY 2"
-        )
-        counts: dict[str, dict[int, int]] = {"region": {}, "year": {}}
-        last_day = None
-        for kind, key, count, day in session.execute(sa.text(sql), params):
-            counts[kind][key] = count
-            last_day = day or last_day
-        return FacetCounts(counts["region"], counts["year"], last_day)
+        facets, counted = _facet_columns(facet_of)
+        # For this transaction: on a connection of its own, it ends with the count.
+        session.execute(sa.text("SELECT set_config('enable_seqscan', 'off', true)"))
+        try:
+            rows = session.execute(
+                sa.text(
+                    f"SELECT CAST(extract(year FROM day) AS integer), count(*){counted},"
+                    " (SELECT max(day) FROM search_documents)"
+                    f" FROM search_documents WHERE {where} GROUP BY 1"
+                ),
+                params,
+            ).all()
+        finally:
+            if isinstance(session, Session):
+                session.execute(sa.text("SELECT set_config('enable_seqscan', 'on', true)"))
+        return _facets_from_rows(rows, facets)
 
     def search_with_facets(
         self,
@@ -555,20 +575,15 @@ class PostgresBackend:
         offset: int,
         facet_of: Mapping[int, int],
     ) -> tuple[list[Hit], FacetCounts]:
-        """The page and the facets from one pass over the matches: each match's tsvector is
-        read (detoasted) once, for its rank, instead of once for the page and again for the
-        phrase's positions when counting. (Counting the facets beside the page on another
-        connection, as on SQLite, measured 1.34 -> 1.24 times the raw query's p95 for a word
-        at 100,000 updates, but 1.07 -> 1.23 for a phrase of common words and 1.7 -> 2.1 for a
-        word in every update: both passes then read the tsvectors, on the same two cores.)"""
+        """Words: the page, and the facets beside it on a connection of their own (the facets
+        read the GIN index and the rows' days and regions, not their tsvectors). A phrase: the
+        page and the facets from one pass over the matches, as both must read each match's
+        tsvector for the phrase's positions; there it is read once, for its rank too."""
         where, params = self._where(plan)
-        if "query" not in params:
-            return facets_then_page(self, session, plan, sort, limit, offset, facet_of)
-        params |= _headline_params() | {
-            "limit": limit,
-            "offset": offset,
-            "facet_regions": sorted(set(facet_of.values())),
-        }
+        if "query" not in params or not _has_phrase(plan):
+            return facets_beside_page(self, session, plan, sort, limit, offset, facet_of)
+        facets, counted = _facet_columns(facet_of, "matched.")
+        params |= _headline_params() | {"limit": limit, "offset": offset}
         score, order = _ranking(sort)
         sql = (
             "WITH matched AS MATERIALIZED (SELECT update_id, day, region_ids,"
@@ -576,23 +591,21 @@ class PostgresBackend:
             f" page AS MATERIALIZED (SELECT update_id, row_number() OVER (ORDER BY {order}) AS n"
             f" FROM (SELECT * FROM matched ORDER BY {order} LIMIT :limit OFFSET :offset) AS p)"
             f" SELECT 'hit', page.n, d.update_id, CAST(NULL AS date), {_HEADLINES}"
+            f"{', NULL' * len(facets)}"
             " FROM page JOIN search_documents d ON d.update_id = page.update_id"
-            " UNION ALL SELECT 'region', r.id, count(*), NULL, NULL, NULL FROM matched,"
-            " unnest(matched.region_ids) AS r(id)"
-            " WHERE r.id = ANY(CAST(:facet_regions AS integer[])) GROUP BY r.id"
-            " UNION ALL SELECT 'year', CAST(extract(year FROM day) AS integer), count(*),"
-            " (SELECT max(day) FROM search_documents), NULL, NULL FROM matched GROUP BY 2"
+            " UNION ALL SELECT 'year', CAST(extract(year FROM matched.day) AS integer), count(*),"
+            f" (SELECT max(day) FROM search_documents), NULL, NULL{counted} FROM matched GROUP BY 2"
         )
         hits: list[tuple[int, Hit]] = []
-        counts = FacetCounts({}, {}, None)
-        for kind, key, value, day, title, snippet in session.execute(sa.text(sql), params):
+        years = []
+        for kind, key, value, day, title, snippet, *by_facet in session.execute(
+            sa.text(sql), params
+        ):
             if kind == "hit":
                 hits.append((key, _pg_hit((value, title), snippet)))
-            elif kind == "region":
-                counts.by_region[key] = value
             else:
-                counts.by_year[key] = value
-                counts.last_day = day
+                years.append((key, value, *by_facet, day))
+        counts = _facets_from_rows(years, facets)
         return [hit for _, hit in sorted(hits, key=lambda pair: pair[0])], counts
 
     def search(self, session: Session, plan: Plan, sort: str, limit: int, offset: int) -> list[Hit]:
@@ -645,6 +658,34 @@ def _ranking(sort: str) -> tuple[str, str]:
     if sort == "relevance":
         return f"ts_rank(tsv, to_tsquery('{CONFIG}', :query))", "score DESC, update_id DESC"
     return "0", "day DESC, update_id DESC"
+
+
+def _has_phrase(plan: Plan) -> bool:
+    terms = [term for clause in plan.clauses for term in clause] + plan.excluded
+    return any(len(term.words) > 1 for term in terms)
+
+
+def _facet_columns(facet_of: Mapping[int, int], table: str = "") -> tuple[list[int], str]:
+    """The facet regions, and a count column for each: `region_ids` holds each update's
+    regions and the regions above them, so a facet region's matches are those holding it."""
+    facets = sorted(set(facet_of.values()))
+    columns = "".join(
+        f", count(*) FILTER (WHERE {int(region_id)} = ANY({table}region_ids))"
+        for region_id in facets
+    )
+    return facets, columns
+
+
+def _facets_from_rows(rows: Sequence[Sequence[Any]], facets: list[int]) -> FacetCounts:
+    """Rows of (year, matches, one count per facet region..., the index's last day)."""
+    counts = FacetCounts({}, {}, None)
+    for year, matches, *by_facet, last_day in rows:
+        counts.by_year[year] = matches
+        counts.last_day = last_day
+        for region_id, count in zip(facets, by_facet, strict=True):
+            if count:
+                counts.by_region[region_id] = counts.by_region.get(region_id, 0) + count
+    return counts
 
 
 SQLITE = SQLiteBackend()

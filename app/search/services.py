@@ -361,6 +361,7 @@ class RegionTable:
     regions: list[RegionRef]
 
     def __post_init__(self) -> None:
+        self._facet_maps: dict[tuple[int, ...], dict[int, int]] = {}
         self.by_slug = {region.slug: region for region in self.regions}
         self.children: dict[int | None, list[RegionRef]] = {}
         for region in sorted(self.regions, key=lambda region: (region.name, region.id)):
@@ -380,7 +381,13 @@ class RegionTable:
 
     def facet_map(self, facets: list[RegionRef]) -> dict[int, int]:
         """Each of the facet regions and every region below it -> the facet region it counts
-        for (facet regions are siblings, so there is at most one)."""
+        for (facet regions are siblings, so there is at most one). Kept with the table."""
+        key = tuple(facet.id for facet in facets)
+        if key not in self._facet_maps:
+            self._facet_maps[key] = self._facet_map(facets)
+        return self._facet_maps[key]
+
+    def _facet_map(self, facets: list[RegionRef]) -> dict[int, int]:
         counted: dict[int, int] = {}
         for facet in facets:
             below = [facet.id]

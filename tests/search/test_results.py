@@ -53,6 +53,13 @@ def test_facets_count_by_region_and_year(client: FlaskClient) -> None:
     regions, years = facets(client, q="water", **{"from": "2025-01-01"})
     assert regions == [("africa", 2), ("asia", 1)]
     assert years == [(2025, 3)]
+    # Phrases (which PostgreSQL counts in the same pass as the page) count the same way.
+    regions, years = facets(client, q='"water rights" OR "water wells" OR "water tariffs"')
+    assert regions == [("africa", 2), ("asia", 1)]
+    assert years == [(2025, 2), (2024, 1)]
+    regions, years = facets(client, q='"water rights" OR "water wells"', region="africa")
+    assert regions == [("sub-saharan-africa", 2)]
+    assert years == [(2025, 1), (2024, 1)]
 
 
 @pytest.mark.usefixtures("water")
