@@ -13,7 +13,6 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
 from flask import has_app_context
@@ -289,90 +288,64 @@ _documents = sa.table(
 
 
 _ids = sa.bindparam("ids", expanding=True)
-
-
-def _tags(
-    dialect: str, tags: sa.FromClause, update_id: sa.ColumnElement[int], *columns: Any
-) -> Any:
-    """A JSON array of `columns` for each of the update's regions or speakers, so that they come
-    in the update's own row."""
-    if dialect == "postgresql":
-        aggregate = sa.func.json_agg(sa.func.json_build_array(*columns), type_=sa.JSON)
-    else:
-        aggregate = sa.func.json_group_array(sa.func.json_array(*columns), type_=sa.JSON)
-    return (
-        sa.select(aggregate)
-        .select_from(tags)
-        .where(update_id == Update.id)
-        .correlate(Update)
-        .scalar_subquery()
-    )
-
-
-def _page_updates(dialect: str) -> sa.Select[Any]:
-    """The page's updates with their notes, calls, regions and speakers in one statement."""
-    return (
-        sa.select(
-            Update.id,
-            Update.anchor,
-            Update.title,
-            Note.id,
-            Note.title,
-            Note.slug,
-            _documents.c.language,
-            _documents.c.day,
-            Call.id,
-            Call.start_at,
-            Call.title,
-            Series.title,
-            _tags(
-                dialect,
-                update_regions.join(Region, Region.id == update_regions.c.region_id),
-                update_regions.c.update_id,
-                Region.id,
-                Region.slug,
-                Region.name,
-            ),
-            _tags(
-                dialect,
-                update_speakers.join(Person, Person.id == update_speakers.c.person_id),
-                update_speakers.c.update_id,
-                Person.handle,
-                Person.display_name,
-            ),
-        )
-        .select_from(_documents)
-        .join(Update, Update.id == _documents.c.update_id)
-        .join(Note, Note.id == Update.note_id)
-        .outerjoin(Call, Call.id == Note.call_id)
-        .outerjoin(Series, Series.id == Call.series_id)
-        .where(_documents.c.update_id.in_(_ids))
-    )
-
-
 # Built once: constructing them took longer than running them.
-_PAGE_UPDATES = {dialect: _page_updates(dialect) for dialect in ("sqlite", "postgresql")}
+_PAGE_UPDATES = (
+    sa.select(
+        Update.id,
+        Update.anchor,
+        Update.title,
+        Note.id,
+        Note.title,
+        Note.slug,
+        _documents.c.language,
+        _documents.c.day,
+        Call.id,
+        Call.start_at,
+        Call.title,
+        Series.title,
+    )
+    .select_from(_documents)
+    .join(Update, Update.id == _documents.c.update_id)
+    .join(Note, Note.id == Update.note_id)
+    .outerjoin(Call, Call.id == Note.call_id)
+    .outerjoin(Series, Series.id == Call.series_id)
+    .where(_documents.c.update_id.in_(_ids))
+)
+_PAGE_TAGS = sa.union_all(
+    sa.select(update_regions.c.update_id, Region.id, Region.slug, Region.name, sa.literal(0))
+    .join(Region, Region.id == update_regions.c.region_id)
+    .where(update_regions.c.update_id.in_(_ids)),
+    sa.select(
+        update_speakers.c.update_id, Person.id, Person.handle, Person.display_name, sa.literal(1)
+    )
+    .join(Person, Person.id == update_speakers.c.person_id)
+    .where(update_speakers.c.update_id.in_(_ids)),
+)
 
 
 def _load_updates(session: Session, ids: list[int]) -> dict[int, UpdateRef]:
-    """The page's updates with their notes, calls, regions and speakers: one plain query (the
-    ORM, or a query for the tags apart, cost more than the SQL)."""
+    """The page's updates with their notes, calls, regions and speakers: two plain queries."""
     if not ids:
         return {}
-    statement = _PAGE_UPDATES[session.get_bind().dialect.name]
+    rows = session.execute(_PAGE_UPDATES, {"ids": ids}).all()
+    regions: dict[int, list[RegionRef]] = {}
+    speakers_: dict[int, list[SpeakerRef]] = {}
+    for update_id, tag_id, key, name, is_person in session.execute(_PAGE_TAGS, {"ids": ids}):
+        if is_person:
+            speakers_.setdefault(update_id, []).append(SpeakerRef(key, name))
+        else:
+            regions.setdefault(update_id, []).append(RegionRef(tag_id, key, name))
     found = {}
-    for row in session.execute(statement, {"ids": ids}):
+    for row in rows:
         call = None if row[8] is None else CallRef(row[8], row[9], row[10] or row[11] or "")
         note = NoteRef(row[3], row[4], row[5], row[6], call, _as_date(row[7]))
-        regions = [RegionRef(*region) for region in row[12] or ()]
-        speakers_ = [SpeakerRef(*person) for person in row[13] or ()]
         found[row[0]] = UpdateRef(
             row[0],
             row[1],
             row[2],
             note,
-            sorted(regions, key=lambda region: (region.name, region.id)),
-            sorted(speakers_, key=lambda person: person.handle),
+            sorted(regions.get(row[0], []), key=lambda region: (region.name, region.id)),
+            sorted(speakers_.get(row[0], []), key=lambda person: person.handle),
         )
     return found
 
