@@ -85,21 +85,6 @@ def _facet_threads() -> ThreadPoolExecutor:
     return _threads[1]
 
 
-def facets_then_page(
-    backend: SQLiteBackend | PostgresBackend,
-    session: Session,
-    plan: Plan,
-    sort: str,
-    limit: int,
-    offset: int,
-    facet_of: Mapping[int, int],
-) -> tuple[list[Hit], FacetCounts]:
-    """The facets (whose year counts give the total), then the page if there is one."""
-    counts = backend.facet_counts(session, plan, facet_of)
-    hits = backend.search(session, plan, sort, limit, offset) if counts.total > offset else []
-    return hits, counts
-
-
 def facets_beside_page(
     backend: SQLiteBackend | PostgresBackend,
     session: Session,
@@ -111,10 +96,14 @@ def facets_beside_page(
 ) -> tuple[list[Hit], FacetCounts]:
     """The page on the request's session and, at the same time, the facets (whose year counts
     give the total) on a connection of their own in another thread (which sees what is
-    committed: a search reads nothing it wrote)."""
+    committed: a search reads nothing it wrote). Where there is no other connection to the
+    same data (a session bound to one connection, an in-memory SQLite database), the facets
+    and then the page, on the session."""
     engine = session.get_bind()
-    if not isinstance(engine, sa.Engine):
-        return facets_then_page(backend, session, plan, sort, limit, offset, facet_of)
+    if not isinstance(engine, sa.Engine) or engine.url.database in (None, "", ":memory:"):
+        counts = backend.facet_counts(session, plan, facet_of)
+        hits = backend.search(session, plan, sort, limit, offset) if counts.total > offset else []
+        return hits, counts
 
     def count() -> FacetCounts:
         with engine.connect() as connection:
@@ -415,10 +404,7 @@ class SQLiteBackend:
     ) -> tuple[list[Hit], FacetCounts]:
         """The page, and the facets beside it: sqlite3 lets go of the GIL while a query runs,
         so on two cores a search takes about as long as the longer of the two instead of their
-        sum. An in-memory database has one connection: one after the other there."""
-        engine = session.get_bind()
-        if not isinstance(engine, sa.Engine) or engine.url.database in (None, "", ":memory:"):
-            return facets_then_page(self, session, plan, sort, limit, offset, facet_of)
+        sum."""
         return facets_beside_page(self, session, plan, sort, limit, offset, facet_of)
 
     def search(self, session: Session, plan: Plan, sort: str, limit: int, offset: int) -> list[Hit]:
