@@ -25,6 +25,7 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+SQLITE_CACHE_KIB = 16384  # each SQLite connection's page cache
 
 
 class UTCDateTime(sa.TypeDecorator[dt.datetime]):
@@ -100,7 +101,10 @@ def engine_options(url: str, settings: Mapping[str, Any] | None = None) -> dict[
             "poolclass": sa.pool.StaticPool,
             "connect_args": {"check_same_thread": False},
         }
-    return {"url": parsed}
+    # A file: the default pool, last in first out. A search takes two connections (the page,
+    # and the facets beside it): so each keeps finding the pages it read last time in its own
+    # cache, where first in first out would hand them the other's.
+    return {"url": parsed, "pool_use_lifo": True}
 
 
 class Database:
@@ -155,6 +159,9 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA busy_timeout = 10000")
+    # 16 MB of pages per connection rather than 2: a search of a large index reads more than
+    # 2 MB of it (a word's positions, the matches' sizes for ranking, the page's text).
+    cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     cursor.execute("PRAGMA journal_mode")
     if cursor.fetchone()[0] != "memory":
         cursor.execute("PRAGMA journal_mode = WAL")

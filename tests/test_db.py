@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.db import Base, after_commit, db, managed_by_models
+from app.db import SQLITE_CACHE_KIB, Base, after_commit, db, engine_options, managed_by_models
 from app.models import import_all_models
 
 from .conftest import dispose, fresh_database, make_app, migrate
@@ -80,3 +80,21 @@ def test_migrations_upgrade_downgrade_upgrade(backend: str, tmp_path: Path) -> N
         with app.app_context():
             assert "users" in sa.inspect(db.engine).get_table_names()
         dispose(app)
+
+
+def test_a_sqlite_file_keeps_each_connections_pages_with_it(tmp_path: Path) -> None:
+    """A search holds two connections at once: the pool hands the last one returned out first,
+    so each goes on finding the pages it read in its own 16 MB cache."""
+    engine = sa.create_engine(**engine_options(f"sqlite:///{tmp_path / 'pool.sqlite3'}"))
+    try:
+        with engine.connect() as first, engine.connect() as second:
+            first_dbapi = first.connection.dbapi_connection
+            second_dbapi = second.connection.dbapi_connection
+            pages = first.exec_driver_sql("PRAGMA cache_size").scalar_one()
+        assert pages == -SQLITE_CACHE_KIB == -16384
+        # They went back to the pool `second` then `first`: the last returned comes out first.
+        with engine.connect() as again, engine.connect() as then:
+            assert again.connection.dbapi_connection is first_dbapi
+            assert then.connection.dbapi_connection is second_dbapi
+    finally:
+        engine.dispose()
