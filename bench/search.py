@@ -469,7 +469,9 @@ def fts_reference(words: str, region_id: int | None) -> list[str]:
 
 
 def pg_reference(words: str, region_id: int | None) -> list[str]:
-    """Two hand-written tsvector queries: headlines over the ranked page, or in one query."""
+    """Hand-written tsvector queries: headlines over the ranked page, or in one query; the
+    page ranked from `search_documents` (its tsvector toasted) or from `search_vectors` (the
+    same tsvector kept in the row), joined to `search_documents` for the region filter."""
     tsquery = f"websearch_to_tsquery('convene', '{words}')"
     region = f" AND region_ids && ARRAY[{region_id}]" if region_id else ""
     options = (
@@ -481,18 +483,24 @@ def pg_reference(words: str, region_id: int | None) -> list[str]:
         f"ts_headline('convene', d.title, q, {title_options}),"
         f" ts_headline('convene', d.body, q, {options})"
     )
-    return [
-        f"SELECT d.update_id, {headlines} FROM (SELECT update_id, ts_rank(tsv, q) AS score"
-        f" FROM search_documents, {tsquery} q WHERE tsv @@ q{region}"
-        f" ORDER BY score DESC, update_id DESC LIMIT {PER_PAGE}) page"
-        f" JOIN search_documents d USING (update_id), {tsquery} q"
-        " ORDER BY page.score DESC, d.update_id DESC",
-        f"WITH page AS MATERIALIZED (SELECT update_id, ts_rank(tsv, q) AS score"
-        f" FROM search_documents, {tsquery} q WHERE tsv @@ q{region}"
-        f" ORDER BY score DESC, update_id DESC LIMIT {PER_PAGE})"
-        f" SELECT d.update_id, {headlines} FROM page JOIN search_documents d USING (update_id),"
-        f" {tsquery} q ORDER BY page.score DESC, d.update_id DESC",
+    vectors = "search_vectors v" + (" JOIN search_documents USING (update_id)" if region_id else "")
+    pages = [
+        f"SELECT update_id, ts_rank(tsv, q) AS score FROM search_documents, {tsquery} q"
+        f" WHERE tsv @@ q{region} ORDER BY score DESC, update_id DESC LIMIT {PER_PAGE}",
+        f"SELECT update_id, ts_rank(v.tsv, q) AS score FROM {vectors}, {tsquery} q"
+        f" WHERE v.tsv @@ q{region} ORDER BY score DESC, update_id DESC LIMIT {PER_PAGE}",
     ]
+    queries = []
+    for page in pages:
+        queries += [
+            f"SELECT d.update_id, {headlines} FROM ({page}) page"
+            f" JOIN search_documents d USING (update_id), {tsquery} q"
+            " ORDER BY page.score DESC, d.update_id DESC",
+            f"WITH page AS MATERIALIZED ({page})"
+            f" SELECT d.update_id, {headlines} FROM page JOIN search_documents d USING (update_id),"
+            f" {tsquery} q ORDER BY page.score DESC, d.update_id DESC",
+        ]
+    return queries
 
 
 # --- measuring -------------------------------------------------------------------------------

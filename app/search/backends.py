@@ -14,7 +14,10 @@ snippets are built only for the rows of the page.
 
 PostgreSQL: a tsvector column (weights A heading, B note title, speakers and places, D text)
 with a GIN index, in the `convene` text search configuration (English stemming after unaccent),
-arrays of region, person and series ids with GIN indexes, `ts_rank` and `ts_headline`.
+arrays of region, person and series ids with GIN indexes, `ts_rank` and `ts_headline`. The
+tsvector is there twice: toasted in `search_documents`, whose narrow rows the facets count, and
+in the row of `search_vectors`, from which the page is matched and ranked (a toasted tsvector
+costs a TOAST lookup per match to rank).
 """
 
 from __future__ import annotations
@@ -54,6 +57,18 @@ class Plan:
     after: dt.date | None = None
     before: dt.date | None = None
     year: int | None = None  # for facet counts: the updates of calls in this year
+
+    @property
+    def filtered(self) -> bool:
+        """Whether any filter beside the words applies (the facets' `year` aside)."""
+        return bool(
+            self.region_ids
+            or self.speaker_ids
+            or self.series_ids
+            or self.language
+            or self.after
+            or self.before
+        )
 
     def narrowed(self, **changes: Any) -> Plan:
         return dataclasses.replace(self, **changes)
@@ -486,6 +501,7 @@ def tsquery_text(plan: Plan) -> str:
 
 class PostgresBackend:
     def clear(self, session: Session) -> None:
+        session.execute(sa.text("DELETE FROM search_vectors"))
         session.execute(sa.text("DELETE FROM search_documents"))
 
     def add(self, session: Session, documents: Sequence[Document]) -> None:
@@ -504,22 +520,32 @@ class PostgresBackend:
             ),
             [_angles_hidden(d) for d in documents],
         )
+        session.execute(
+            sa.text(
+                "INSERT INTO search_vectors (update_id, tsv) SELECT update_id, tsv"
+                " FROM search_documents WHERE update_id = ANY(:ids)"
+            ),
+            {"ids": [d.update_id for d in documents]},
+        )
 
     def remove_notes(self, session: Session, note_ids: Sequence[int]) -> None:
+        # Their search_vectors rows go with them (ON DELETE CASCADE).
         session.execute(
             sa.text("DELETE FROM search_documents WHERE note_id = ANY(:ids)"),
             {"ids": list(note_ids)},
         )
 
     def optimize(self, session: Session) -> None:
-        session.execute(sa.text("ANALYZE search_documents"))
+        session.execute(sa.text("ANALYZE search_documents, search_vectors"))
 
     @staticmethod
-    def _where(plan: Plan) -> tuple[str, dict[str, Any]]:
+    def _where(plan: Plan, words: str = "d") -> tuple[str, dict[str, Any]]:
+        """Conditions on `search_documents d`, the words' on the tsvector of the table `words`
+        names (`d`, or `v` for `search_vectors v`)."""
         conditions, params = ["true"], {}
         text = tsquery_text(plan)
         if text:
-            conditions.append(f"tsv @@ to_tsquery('{CONFIG}', :query)")
+            conditions.append(f"{words}.tsv @@ to_tsquery('{CONFIG}', :query)")
             params["query"] = text
         for column, ids in (
             ("region_ids", plan.region_ids),
@@ -527,43 +553,47 @@ class PostgresBackend:
             ("series_ids", plan.series_ids),
         ):
             if ids:
-                conditions.append(f"{column} && CAST(:{column} AS integer[])")
+                conditions.append(f"d.{column} && CAST(:{column} AS integer[])")
                 params[column] = list(ids)
         if plan.language:
-            conditions.append("language = :language")
+            conditions.append("d.language = :language")
             params["language"] = plan.language
         if plan.after:
-            conditions.append("day >= :after")
+            conditions.append("d.day >= :after")
             params["after"] = plan.after
         if plan.before:
-            conditions.append("day <= :before")
+            conditions.append("d.day <= :before")
             params["before"] = plan.before
         return " AND ".join(conditions), params
 
     def count(self, session: Session, plan: Plan) -> int:
         where, params = self._where(plan)
-        sql = f"SELECT count(*) FROM search_documents WHERE {where}"
+        sql = f"SELECT count(*) FROM search_documents d WHERE {where}"
         return session.execute(sa.text(sql), params).scalar_one()
 
     def facet_counts(self, session: Reader, plan: Plan, facet_of: Mapping[int, int]) -> FacetCounts:
-        """Matches by year, and by facet region within each year, from one pass over the
-        matches through the indexes: sequential scans are off for the statement, as the planner
-        would rather read the whole table when most updates match, and matching a row there
-        means reading its tsvector (toasted: 5 kB for 600 words), which the GIN index spares
-        (but for a phrase, whose positions it rechecks)."""
-        where, params = self._where(plan)
+        """Matches by year, and by facet region within each year, in one statement. Words:
+        through search_documents' GIN index, with sequential scans off for the statement (the
+        planner would rather read the whole table when most updates match, and matching a row
+        there means reading its toasted tsvector, 5 kB for 600 words, which the index spares).
+        A phrase's positions must be checked in each match's tsvector: in the rows of
+        search_vectors, by whichever plan the planner prefers."""
+        phrase = _has_phrase(plan)
+        where, params = self._where(plan, words="v" if phrase else "d")
         facets, counted = _facet_columns(facet_of)
+        sql = (
+            f"SELECT CAST(extract(year FROM d.day) AS integer), count(*){counted},"
+            " (SELECT max(day) FROM search_documents)"
+            f" FROM {_VECTORS_AND_DOCUMENTS if phrase else 'search_documents d'}"
+            f" WHERE {where} GROUP BY 1"
+        )
+        if phrase:
+            # The planner's choice: a phrase reads the matches' rows of search_vectors either way.
+            return _facets_from_rows(session.execute(sa.text(sql), params).all(), facets)
         # For this transaction: on a connection of its own, it ends with the count.
         session.execute(sa.text("SELECT set_config('enable_seqscan', 'off', true)"))
         try:
-            rows = session.execute(
-                sa.text(
-                    f"SELECT CAST(extract(year FROM day) AS integer), count(*){counted},"
-                    " (SELECT max(day) FROM search_documents)"
-                    f" FROM search_documents WHERE {where} GROUP BY 1"
-                ),
-                params,
-            ).all()
+            rows = session.execute(sa.text(sql), params).all()
         finally:
             if isinstance(session, Session):
                 session.execute(sa.text("SELECT set_config('enable_seqscan', 'on', true)"))
@@ -578,51 +608,28 @@ class PostgresBackend:
         offset: int,
         facet_of: Mapping[int, int],
     ) -> tuple[list[Hit], FacetCounts]:
-        """Words: the page, and the facets beside it on a connection of their own (the facets
-        read the GIN index and the rows' days and regions, not their tsvectors). A phrase: the
-        page and the facets from one pass over the matches, as both must read each match's
-        tsvector for the phrase's positions; there it is read once, for its rank too."""
-        where, params = self._where(plan)
-        if "query" not in params or not _has_phrase(plan):
-            return facets_beside_page(self, session, plan, sort, limit, offset, facet_of)
-        facets, counted = _facet_columns(facet_of, "matched.")
-        params |= _headline_params() | {"limit": limit, "offset": offset}
-        score, order = _ranking(sort)
-        sql = (
-            "WITH matched AS MATERIALIZED (SELECT update_id, day, region_ids,"
-            f" {score} AS score FROM search_documents WHERE {where}),"
-            f" page AS MATERIALIZED (SELECT update_id, row_number() OVER (ORDER BY {order}) AS n"
-            f" FROM (SELECT * FROM matched ORDER BY {order} LIMIT :limit OFFSET :offset) AS p)"
-            f" SELECT 'hit', page.n, d.update_id, CAST(NULL AS date), {_HEADLINES}"
-            f"{', NULL' * len(facets)}"
-            " FROM page JOIN search_documents d ON d.update_id = page.update_id"
-            " UNION ALL SELECT 'year', CAST(extract(year FROM matched.day) AS integer), count(*),"
-            f" (SELECT max(day) FROM search_documents), NULL, NULL{counted} FROM matched GROUP BY 2"
-        )
-        hits: list[tuple[int, Hit]] = []
-        years = []
-        for kind, key, value, day, title, snippet, *by_facet in session.execute(
-            sa.text(sql), params
-        ):
-            if kind == "hit":
-                hits.append((key, _pg_hit((value, title), snippet)))
-            else:
-                years.append((key, value, *by_facet, day))
-        counts = _facets_from_rows(years, facets)
-        return [hit for _, hit in sorted(hits, key=lambda pair: pair[0])], counts
+        """The page, and the facets beside it on a connection of their own: for words, the
+        facets read the GIN index and the rows' days and regions, not the tsvectors; a phrase's
+        positions are checked by both, each on its own core."""
+        return facets_beside_page(self, session, plan, sort, limit, offset, facet_of)
 
     def search(self, session: Session, plan: Plan, sort: str, limit: int, offset: int) -> list[Hit]:
-        where, params = self._where(plan)
-        params |= {"limit": limit, "offset": offset}
-        if "query" not in params:
+        if not tsquery_text(plan):
+            where, params = self._where(plan)
+            params |= {"limit": limit, "offset": offset}
             sql = (
-                "SELECT update_id, title, left(body, 300) FROM search_documents"
+                "SELECT update_id, title, left(body, 300) FROM search_documents d"
                 f" WHERE {where} ORDER BY day DESC, update_id DESC LIMIT :limit OFFSET :offset"
             )
             rows = session.execute(sa.text(sql), params).all()
             return [_pg_hit(row, _shortened(row[2])) for row in rows]
-        params |= _headline_params()
-        score, inner_order = _ranking(sort)
+        where, params = self._where(plan, words="v")
+        params |= _headline_params() | {"limit": limit, "offset": offset}
+        score, order = _ranking(sort)
+        # Matched and ranked in search_vectors' rows; search_documents joined only for the
+        # filters and the date order.
+        source = _VECTORS_AND_DOCUMENTS if sort == "date" or plan.filtered else "search_vectors v"
+        day = ", d.day" if sort == "date" else ""
         outer_order = (
             "page.score DESC, d.update_id DESC"
             if sort == "relevance"
@@ -630,8 +637,8 @@ class PostgresBackend:
         )
         sql = (
             f"SELECT d.update_id, {_HEADLINES}"
-            f" FROM (SELECT update_id, {score} AS score FROM search_documents WHERE {where}"
-            f" ORDER BY {inner_order} LIMIT :limit OFFSET :offset) AS page"
+            f" FROM (SELECT v.update_id, {score} AS score{day} FROM {source} WHERE {where}"
+            f" ORDER BY {order} LIMIT :limit OFFSET :offset) AS page"
             f" JOIN search_documents d ON d.update_id = page.update_id ORDER BY {outer_order}"
         )
         rows = session.execute(sa.text(sql), params).all()
@@ -656,10 +663,14 @@ def _headline_params() -> dict[str, str]:
     }
 
 
+_VECTORS_AND_DOCUMENTS = "search_vectors v JOIN search_documents d ON d.update_id = v.update_id"
+
+
 def _ranking(sort: str) -> tuple[str, str]:
-    """The score and the order of a page: rank (ties: the newer update first), or date."""
+    """The score (from `search_vectors v`) and the order of a page, by the names of a query's
+    output: rank (ties: the newer update first), or date."""
     if sort == "relevance":
-        return f"ts_rank(tsv, to_tsquery('{CONFIG}', :query))", "score DESC, update_id DESC"
+        return f"ts_rank(v.tsv, to_tsquery('{CONFIG}', :query))", "score DESC, update_id DESC"
     return "0", "day DESC, update_id DESC"
 
 
@@ -668,13 +679,12 @@ def _has_phrase(plan: Plan) -> bool:
     return any(len(term.words) > 1 for term in terms)
 
 
-def _facet_columns(facet_of: Mapping[int, int], table: str = "") -> tuple[list[int], str]:
+def _facet_columns(facet_of: Mapping[int, int]) -> tuple[list[int], str]:
     """The facet regions, and a count column for each: `region_ids` holds each update's
     regions and the regions above them, so a facet region's matches are those holding it."""
     facets = sorted(set(facet_of.values()))
     columns = "".join(
-        f", count(*) FILTER (WHERE {int(region_id)} = ANY({table}region_ids))"
-        for region_id in facets
+        f", count(*) FILTER (WHERE {int(region_id)} = ANY(d.region_ids))" for region_id in facets
     )
     return facets, columns
 

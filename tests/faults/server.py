@@ -38,8 +38,9 @@ TABLES = (
 
 
 def tables(dialect: str) -> tuple[str, ...]:
-    """TABLES, and on SQLite the full-text index beside `search_documents`."""
-    return (*TABLES, "search_fts") if dialect == "sqlite" else TABLES
+    """TABLES, and the search index's table beside `search_documents`: SQLite's full-text
+    index, PostgreSQL's tsvectors kept in their rows."""
+    return (*TABLES, "search_fts" if dialect == "sqlite" else "search_vectors")
 
 
 def create() -> Flask:
