@@ -98,3 +98,13 @@ def test_a_sqlite_file_keeps_each_connections_pages_with_it(tmp_path: Path) -> N
             assert then.connection.dbapi_connection is second_dbapi
     finally:
         engine.dispose()
+
+
+def test_connections_are_set_up_for_searching(session: Session, backend: str) -> None:
+    """SQLite keeps 16 MB of pages per connection; PostgreSQL plans each statement for its own
+    parameters, even one psycopg has prepared (how common a searched word is decides the plan)."""
+    if backend == "sqlite":
+        assert session.execute(sa.text("PRAGMA cache_size")).scalar_one() == -SQLITE_CACHE_KIB
+    else:
+        setting = session.execute(sa.text("SHOW plan_cache_mode")).scalar_one()
+        assert setting == "force_custom_plan"

@@ -566,9 +566,30 @@ class PostgresBackend:
             params["before"] = plan.before
         return " AND ".join(conditions), params
 
+    @classmethod
+    def _documents(cls, plan: Plan) -> tuple[str, str, dict[str, Any]]:
+        """`search_documents d` as a FROM item with the plan's conditions: its words' matches
+        found through the GIN index alone (in a subquery the planner cannot merge, OFFSET 0),
+        the filters tested on those rows after. Given both, the planner may rather take a
+        filter's index and test the words on each row: reading its toasted tsvector, 310 ms
+        for "campaign" in Africa against 46 ms through the words' index."""
+        if not tsquery_text(plan) or not plan.filtered:
+            where, params = cls._where(plan)
+            return "search_documents d", where, params
+        unfiltered = plan.narrowed(
+            region_ids=[], speaker_ids=[], series_ids=[], language=None, after=None, before=None
+        )
+        words, params = cls._where(unfiltered)
+        filters, more = cls._where(plan.narrowed(clauses=[], excluded=[]))
+        source = (
+            "(SELECT d.update_id, d.day, d.region_ids, d.speaker_ids, d.series_ids, d.language"
+            f" FROM search_documents d WHERE {words} OFFSET 0) AS d"
+        )
+        return source, filters, params | more
+
     def count(self, session: Session, plan: Plan) -> int:
-        where, params = self._where(plan)
-        sql = f"SELECT count(*) FROM search_documents d WHERE {where}"
+        source, where, params = self._documents(plan)
+        sql = f"SELECT count(*) FROM {source} WHERE {where}"
         return session.execute(sa.text(sql), params).scalar_one()
 
     def facet_counts(self, session: Reader, plan: Plan, facet_of: Mapping[int, int]) -> FacetCounts:
@@ -579,13 +600,16 @@ class PostgresBackend:
         A phrase's positions must be checked in each match's tsvector: in the rows of
         search_vectors, by whichever plan the planner prefers."""
         phrase = _has_phrase(plan)
-        where, params = self._where(plan, words="v" if phrase else "d")
+        if phrase:
+            source = _VECTORS_AND_DOCUMENTS
+            where, params = self._where(plan, words="v")
+        else:
+            source, where, params = self._documents(plan)
         facets, counted = _facet_columns(facet_of)
         sql = (
             f"SELECT CAST(extract(year FROM d.day) AS integer), count(*){counted},"
             " (SELECT max(day) FROM search_documents)"
-            f" FROM {_VECTORS_AND_DOCUMENTS if phrase else 'search_documents d'}"
-            f" WHERE {where} GROUP BY 1"
+            f" FROM {source} WHERE {where} GROUP BY 1"
         )
         if phrase:
             # The planner's choice: a phrase reads the matches' rows of search_vectors either way.
