@@ -26,9 +26,9 @@ import dataclasses
 import datetime as dt
 import json
 import os
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -87,6 +87,11 @@ class FacetCounts:
 
 # What SQLite's counts read through: the request's session, or a connection of their own.
 Reader = Session | sa.Connection
+Loaded = TypeVar("Loaded")
+# Reads what the page's results show, given their update ids in order.
+Loader = Callable[[Reader, list[int]], Loaded]
+# Told the page's update ids as soon as they are known (before the snippets are made).
+IdsReady = Callable[[list[int]], None]
 
 _threads: tuple[int, ThreadPoolExecutor] | None = None
 
@@ -108,28 +113,36 @@ def facets_beside_page(
     limit: int,
     offset: int,
     facet_of: Mapping[int, int],
-) -> tuple[list[Hit], FacetCounts]:
-    """The page on the request's session and, at the same time, the facets (whose year counts
-    give the total) on a connection of their own in another thread (which sees what is
-    committed: a search reads nothing it wrote). Where there is no other connection to the
-    same data (a session bound to one connection, an in-memory SQLite database), the facets
-    and then the page, on the session."""
+    load: Loader[Loaded],
+) -> tuple[list[Hit], FacetCounts, Loaded]:
+    """The page on the request's session and, at the same time, on a connection of its own in
+    another thread (which sees what is committed: a search reads nothing it wrote), the facets
+    (whose year counts give the total) and then what the page's results show, read by `load`
+    as soon as the page's ids are known (PostgreSQL knows them before it makes the snippets).
+    Where there is no other connection to the same data (a session bound to one connection,
+    an in-memory SQLite database), the facets, the page and the results one after the other
+    on the session."""
     engine = session.get_bind()
     if not isinstance(engine, sa.Engine) or engine.url.database in (None, "", ":memory:"):
         counts = backend.facet_counts(session, plan, facet_of)
         hits = backend.search(session, plan, sort, limit, offset) if counts.total > offset else []
-        return hits, counts
+        return hits, counts, load(session, [hit.update_id for hit in hits])
+    page_ids: Future[list[int]] = Future()
 
-    def count() -> FacetCounts:
+    def count_then_load() -> tuple[FacetCounts, Loaded]:
         with engine.connect() as connection:
-            return backend.facet_counts(connection, plan, facet_of)
+            counts = backend.facet_counts(connection, plan, facet_of)
+            return counts, load(connection, page_ids.result())
 
-    counting = _facet_threads().submit(count)
+    counting = _facet_threads().submit(count_then_load)
+    hits: list[Hit] = []
     try:
-        hits = backend.search(session, plan, sort, limit, offset)
+        hits = backend.search(session, plan, sort, limit, offset, page_ids.set_result)
     finally:
-        counts = counting.result()
-    return (hits if counts.total > offset else []), counts
+        if not page_ids.done():  # told nothing early (or the page failed): the thread waits
+            page_ids.set_result([hit.update_id for hit in hits])
+        counts, loaded = counting.result()
+    return (hits if counts.total > offset else []), counts, loaded
 
 
 @dataclasses.dataclass
@@ -146,7 +159,13 @@ class Backend(Protocol):
     def optimize(self, session: Session) -> None: ...
     def count(self, session: Session, plan: Plan) -> int: ...
     def search(
-        self, session: Session, plan: Plan, sort: str, limit: int, offset: int
+        self,
+        session: Session,
+        plan: Plan,
+        sort: str,
+        limit: int,
+        offset: int,
+        ids_ready: IdsReady | None = None,
     ) -> list[Hit]: ...
     def facet_counts(
         self, session: Reader, plan: Plan, facet_of: Mapping[int, int]
@@ -159,7 +178,8 @@ class Backend(Protocol):
         limit: int,
         offset: int,
         facet_of: Mapping[int, int],
-    ) -> tuple[list[Hit], FacetCounts]: ...
+        load: Loader[Loaded],
+    ) -> tuple[list[Hit], FacetCounts, Loaded]: ...
 
 
 def for_session(session: Session) -> Backend:
@@ -416,13 +436,24 @@ class SQLiteBackend:
         limit: int,
         offset: int,
         facet_of: Mapping[int, int],
-    ) -> tuple[list[Hit], FacetCounts]:
+        load: Loader[Loaded],
+    ) -> tuple[list[Hit], FacetCounts, Loaded]:
         """The page, and the facets beside it: sqlite3 lets go of the GIL while a query runs,
         so on two cores a search takes about as long as the longer of the two instead of their
         sum."""
-        return facets_beside_page(self, session, plan, sort, limit, offset, facet_of)
+        return facets_beside_page(self, session, plan, sort, limit, offset, facet_of, load)
 
-    def search(self, session: Session, plan: Plan, sort: str, limit: int, offset: int) -> list[Hit]:
+    def search(
+        self,
+        session: Session,
+        plan: Plan,
+        sort: str,
+        limit: int,
+        offset: int,
+        ids_ready: IdsReady | None = None,
+    ) -> list[Hit]:
+        """The page, its highlights and snippets made in the same statement (`ids_ready` is
+        not told early)."""
         expression = fts_expression(plan)
         dates, params = _day_conditions(plan, "day")
         params |= {"limit": limit, "offset": offset, "start": MARK_START, "end": MARK_END}
@@ -631,13 +662,24 @@ class PostgresBackend:
         limit: int,
         offset: int,
         facet_of: Mapping[int, int],
-    ) -> tuple[list[Hit], FacetCounts]:
+        load: Loader[Loaded],
+    ) -> tuple[list[Hit], FacetCounts, Loaded]:
         """The page, and the facets beside it on a connection of their own: for words, the
         facets read the GIN index and the rows' days and regions, not the tsvectors; a phrase's
-        positions are checked by both, each on its own core."""
-        return facets_beside_page(self, session, plan, sort, limit, offset, facet_of)
+        positions are checked by both, each on its own core. The results are loaded there too
+        while the page's snippets are made."""
+        return facets_beside_page(self, session, plan, sort, limit, offset, facet_of, load)
 
-    def search(self, session: Session, plan: Plan, sort: str, limit: int, offset: int) -> list[Hit]:
+    def search(
+        self,
+        session: Session,
+        plan: Plan,
+        sort: str,
+        limit: int,
+        offset: int,
+        ids_ready: IdsReady | None = None,
+    ) -> list[Hit]:
+        """The page's ids (`ids_ready` is told them), then its highlights and snippets."""
         if not tsquery_text(plan):
             where, params = self._where(plan)
             params |= {"limit": limit, "offset": offset}
@@ -648,25 +690,33 @@ class PostgresBackend:
             rows = session.execute(sa.text(sql), params).all()
             return [_pg_hit(row, _shortened(row[2])) for row in rows]
         where, params = self._where(plan, words="v")
-        params |= _headline_params() | {"limit": limit, "offset": offset}
         score, order = _ranking(sort)
         # Matched and ranked in search_vectors' rows; search_documents joined only for the
         # filters and the date order.
         source = _VECTORS_AND_DOCUMENTS if sort == "date" or plan.filtered else "search_vectors v"
         day = ", d.day" if sort == "date" else ""
-        outer_order = (
-            "page.score DESC, d.update_id DESC"
-            if sort == "relevance"
-            else "d.day DESC, d.update_id DESC"
+        ids = list(
+            session.execute(
+                sa.text(
+                    f"SELECT v.update_id, {score} AS score{day} FROM {source} WHERE {where}"
+                    f" ORDER BY {order} LIMIT :limit OFFSET :offset"
+                ),
+                params | {"limit": limit, "offset": offset},
+            ).scalars()
         )
-        sql = (
-            f"SELECT d.update_id, {_HEADLINES}"
-            f" FROM (SELECT v.update_id, {score} AS score{day} FROM {source} WHERE {where}"
-            f" ORDER BY {order} LIMIT :limit OFFSET :offset) AS page"
-            f" JOIN search_documents d ON d.update_id = page.update_id ORDER BY {outer_order}"
-        )
-        rows = session.execute(sa.text(sql), params).all()
-        return [_pg_hit(row, row[2]) for row in rows]
+        if ids_ready is not None:
+            ids_ready(ids)  # what the results show is read while the snippets are made
+        if not ids:
+            return []
+        rows = session.execute(
+            sa.text(
+                f"SELECT d.update_id, {_HEADLINES} FROM search_documents d"
+                " WHERE d.update_id = ANY(:ids)"
+            ),
+            {"query": params["query"], "ids": ids} | _headline_params(),
+        ).all()
+        hits = {row[0]: _pg_hit(row, row[2]) for row in rows}
+        return [hits[update_id] for update_id in ids if update_id in hits]
 
 
 # The heading highlighted whole, and up to two fragments of the text: computed for the page's

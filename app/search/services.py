@@ -239,8 +239,9 @@ def search(session: Session, request: SearchRequest) -> SearchResults:
     if request.facets:
         # The year counts cover every match: their sum is the total, no count needed.
         regions_counted = facet_regions(tree, regions)
-        hits, counts = backend.search_with_facets(
-            session, plan, request.sort, per_page, offset, tree.facet_map(regions_counted)
+        facet_of = tree.facet_map(regions_counted)
+        hits, counts, updates = backend.search_with_facets(
+            session, plan, request.sort, per_page, offset, facet_of, _load_updates
         )
         total, region_facets, year_facets = _facets(counts, regions_counted)
     else:
@@ -250,7 +251,7 @@ def search(session: Session, request: SearchRequest) -> SearchResults:
             total = offset + len(hits)
         else:
             total = backend.count(session, plan)
-    updates = _load_updates(session, [hit.update_id for hit in hits])
+        updates = _load_updates(session, [hit.update_id for hit in hits])
     results = [
         Result(updates[hit.update_id], highlighted(hit.title), highlighted(hit.snippet))
         for hit in hits
@@ -323,8 +324,9 @@ _PAGE_TAGS = sa.union_all(
 )
 
 
-def _load_updates(session: Session, ids: list[int]) -> dict[int, UpdateRef]:
-    """The page's updates with their notes, calls, regions and speakers: two plain queries."""
+def _load_updates(session: Session | sa.Connection, ids: list[int]) -> dict[int, UpdateRef]:
+    """The page's updates with their notes, calls, regions and speakers: two plain queries (on
+    the request's session, or on the connection that counted the facets)."""
     if not ids:
         return {}
     rows = session.execute(_PAGE_UPDATES, {"ids": ids}).all()
