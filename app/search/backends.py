@@ -99,10 +99,10 @@ _threads: tuple[int, ThreadPoolExecutor] | None = None
 def _facet_threads() -> ThreadPoolExecutor:
     """This process's threads for counting facets beside the page (made after a fork: a
     gunicorn worker does not inherit its master's threads). A search holds one until its page
-    is known; a fifth search at once in the process (gthread workers) waits for one."""
+    is known, so there are as many as a gthread worker is likely to run searches at once."""
     global _threads
     if _threads is None or _threads[0] != os.getpid():
-        _threads = (os.getpid(), ThreadPoolExecutor(4, thread_name_prefix="search-facets"))
+        _threads = (os.getpid(), ThreadPoolExecutor(16, thread_name_prefix="search-facets"))
     return _threads[1]
 
 
