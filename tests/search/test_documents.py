@@ -3,10 +3,12 @@ a call moved to another day, a speaker's new display name."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from app.calls import services as calls
+from app.notes.models import Note, Update
 from app.notes.services import NoteInput, delete_note, save_note, set_update_tags
 from app.taxonomy.services import find_person, update_person
 
@@ -123,3 +125,39 @@ def test_a_speakers_new_name_is_found(
     session.commit()
     assert api(client, q="Wanjiru")["total"] == 0
     assert api(client, q="Otieno")["total"] == 1
+
+
+def test_the_index_tables_hold_the_published_updates_after_each_change(
+    session: Session, backend: str, publish: Publish
+) -> None:
+    """Each backend keeps two tables in step: `search_documents`, and SQLite's full-text table
+    or PostgreSQL's `search_vectors` (the tsvectors the page is ranked from)."""
+    other = "search_fts" if backend == "sqlite" else "search_vectors"
+    key = "rowid" if backend == "sqlite" else "update_id"
+
+    def indexed() -> tuple[set[int], set[int], set[int]]:
+        published = session.scalars(
+            sa.select(Update.id).join(Note).where(Note.status == "published")
+        )
+        documents = session.scalars(sa.text("SELECT update_id FROM search_documents"))
+        beside = session.scalars(sa.text(f"SELECT {key} FROM {other}"))
+        return set(published), set(documents), set(beside)
+
+    note = publish("Wildlife", PANGOLIN)
+    publish("Other", "## Asia\n- Pangolin trade.\n\n## Africa\n- Okapi.\n")
+    edited = PANGOLIN + "\n## Uganda\n- Gorillas.\n"
+    for change in (
+        lambda: save_note(
+            session, NoteInput(title="W", body=edited, status="published"), note=note
+        ),
+        lambda: save_note(session, NoteInput(title="W", body=edited, status="draft"), note=note),
+        lambda: save_note(
+            session, NoteInput(title="W", body=PANGOLIN, status="published"), note=note
+        ),
+        lambda: delete_note(session, note),
+    ):
+        change()
+        session.commit()
+        published, documents, beside = indexed()
+        assert published == documents == beside
+        assert len(published) >= 2
