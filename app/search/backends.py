@@ -107,7 +107,7 @@ def _facet_threads() -> ThreadPoolExecutor:
 
 
 def facets_beside_page(
-    backend: SQLiteBackend | PostgresBackend,
+    backend: Backend,
     session: Session,
     plan: Plan,
     sort: str,
@@ -122,7 +122,12 @@ def facets_beside_page(
     as soon as the page's ids are known (PostgreSQL knows them before it makes the snippets).
     Where there is no other connection to the same data (a session bound to one connection,
     an in-memory SQLite database), the facets, the page and the results one after the other
-    on the session."""
+    on the session.
+
+    On two cores a search takes about as long as the longer of the two sides instead of their
+    sum: sqlite3 lets go of the GIL while a query runs. PostgreSQL's facets for words read the
+    GIN index and the rows' days and regions, not the tsvectors; a phrase's positions are
+    checked on both sides, each on its own core."""
     engine = session.get_bind()
     if not isinstance(engine, sa.Engine) or engine.url.database in (None, "", ":memory:"):
         counts = backend.facet_counts(session, plan, facet_of)
@@ -171,16 +176,6 @@ class Backend(Protocol):
     def facet_counts(
         self, session: Reader, plan: Plan, facet_of: Mapping[int, int]
     ) -> FacetCounts: ...
-    def search_with_facets(
-        self,
-        session: Session,
-        plan: Plan,
-        sort: str,
-        limit: int,
-        offset: int,
-        facet_of: Mapping[int, int],
-        load: Loader[Loaded],
-    ) -> tuple[list[Hit], FacetCounts, Loaded]: ...
 
 
 def for_session(session: Session) -> Backend:
@@ -429,21 +424,6 @@ class SQLiteBackend:
         by_year = {year: n for year, n in zip(years, row[len(regions) :], strict=True) if n}
         return by_region, by_year
 
-    def search_with_facets(
-        self,
-        session: Session,
-        plan: Plan,
-        sort: str,
-        limit: int,
-        offset: int,
-        facet_of: Mapping[int, int],
-        load: Loader[Loaded],
-    ) -> tuple[list[Hit], FacetCounts, Loaded]:
-        """The page, and the facets beside it: sqlite3 lets go of the GIL while a query runs,
-        so on two cores a search takes about as long as the longer of the two instead of their
-        sum."""
-        return facets_beside_page(self, session, plan, sort, limit, offset, facet_of, load)
-
     def search(
         self,
         session: Session,
@@ -570,15 +550,25 @@ class PostgresBackend:
     def optimize(self, session: Session) -> None:
         session.execute(sa.text("ANALYZE search_documents, search_vectors"))
 
-    @staticmethod
-    def _where(plan: Plan, words: str = "d") -> tuple[str, dict[str, Any]]:
+    @classmethod
+    def _where(cls, plan: Plan, words: str = "d") -> tuple[str, dict[str, Any]]:
         """Conditions on `search_documents d`, the words' on the tsvector of the table `words`
         names (`d`, or `v` for `search_vectors v`)."""
-        conditions, params = ["true"], {}
+        matching, params = cls._words(plan, words)
+        filters, more = cls._filters(plan)
+        return f"{matching} AND {filters}", params | more
+
+    @staticmethod
+    def _words(plan: Plan, table: str = "d") -> tuple[str, dict[str, Any]]:
         text = tsquery_text(plan)
-        if text:
-            conditions.append(f"{words}.tsv @@ to_tsquery('{CONFIG}', :query)")
-            params["query"] = text
+        if not text:
+            return "true", {}
+        return f"{table}.tsv @@ to_tsquery('{CONFIG}', :query)", {"query": text}
+
+    @staticmethod
+    def _filters(plan: Plan) -> tuple[str, dict[str, Any]]:
+        conditions: list[str] = ["true"]
+        params: dict[str, Any] = {}
         for column, ids in (
             ("region_ids", plan.region_ids),
             ("speaker_ids", plan.speaker_ids),
@@ -608,11 +598,8 @@ class PostgresBackend:
         if not tsquery_text(plan) or not plan.filtered:
             where, params = cls._where(plan)
             return "search_documents d", where, params
-        unfiltered = plan.narrowed(
-            region_ids=[], speaker_ids=[], series_ids=[], language=None, after=None, before=None
-        )
-        words, params = cls._where(unfiltered)
-        filters, more = cls._where(plan.narrowed(clauses=[], excluded=[]))
+        words, params = cls._words(plan)
+        filters, more = cls._filters(plan)
         source = (
             "(SELECT d.update_id, d.day, d.region_ids, d.speaker_ids, d.series_ids, d.language"
             f" FROM search_documents d WHERE {words} OFFSET 0) AS d"
@@ -654,22 +641,6 @@ class PostgresBackend:
             if isinstance(session, Session):
                 session.execute(sa.text("SELECT set_config('enable_seqscan', 'on', true)"))
         return _facets_from_rows(rows, facets)
-
-    def search_with_facets(
-        self,
-        session: Session,
-        plan: Plan,
-        sort: str,
-        limit: int,
-        offset: int,
-        facet_of: Mapping[int, int],
-        load: Loader[Loaded],
-    ) -> tuple[list[Hit], FacetCounts, Loaded]:
-        """The page, and the facets beside it on a connection of their own: for words, the
-        facets read the GIN index and the rows' days and regions, not the tsvectors; a phrase's
-        positions are checked by both, each on its own core. The results are loaded there too
-        while the page's snippets are made."""
-        return facets_beside_page(self, session, plan, sort, limit, offset, facet_of, load)
 
     def search(
         self,

@@ -240,8 +240,8 @@ def search(session: Session, request: SearchRequest) -> SearchResults:
         # The year counts cover every match: their sum is the total, no count needed.
         regions_counted = facet_regions(tree, regions)
         facet_of = tree.facet_map(regions_counted)
-        hits, counts, updates = backend.search_with_facets(
-            session, plan, request.sort, per_page, offset, facet_of, _load_updates
+        hits, counts, updates = backends.facets_beside_page(
+            backend, session, plan, request.sort, per_page, offset, facet_of, _load_updates
         )
         total, region_facets, year_facets = _facets(counts, regions_counted)
     else:
