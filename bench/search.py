@@ -749,7 +749,24 @@ def bench(
 def bench_postgres(server_url: str, updates: int, words: int, seconds: float) -> bool:
     with temporary_postgres_database(server_url) as url:
         built = build(url, updates, words)
+        print_pg_memory(url)
         return bench(url, built, seconds, pg_reference)
+
+
+def print_pg_memory(url: str) -> None:
+    """The server's shared buffers beside the index's size: a phrase reads the matches' rows of
+    search_vectors, from the buffers if they hold them, else copied in from the system's cache
+    (twice the time: docs/OPERATIONS.md)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            buffers = conn.exec_driver_sql("SHOW shared_buffers").scalar_one()
+            vectors = conn.exec_driver_sql(
+                "SELECT pg_size_pretty(pg_total_relation_size('search_vectors'))"
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    print(f"    server: shared_buffers {buffers}; search_vectors with its index {vectors}")
 
 
 def main() -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
@@ -16,6 +17,8 @@ from .services import SearchRequest, SearchResults
 bp = Blueprint("search", __name__, template_folder="templates")
 api_bp = Blueprint("search_api", __name__, url_prefix="/api")
 
+# What url_for leaves unquoted in an anchor.
+ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
 # URL parameters: the search text, then the form's fields (each may be repeated).
 ARGS = ("q", "region", "speaker", "series", "from", "to", "lang", "sort", "page")
 
@@ -75,21 +78,26 @@ def search_page() -> tuple[str, int] | str:
     return (body, 400) if error else body
 
 
-def result_json(result: services.Result) -> dict[str, Any]:
+def result_json(result: services.Result, note_urls: dict[str, str]) -> dict[str, Any]:
+    """A result as the API gives it; `note_urls` keeps the notes' URLs already built for the
+    response (building one is most of what a result costs)."""
     update, note = result.update, result.note
     call = note.call
+    note_url = note_urls.get(note.slug)
+    if note_url is None:
+        note_url = note_urls[note.slug] = url_for("notes.show_note", slug=note.slug, _external=True)
     return {
         "update_id": update.id,
         "anchor": update.anchor,
         "title": update.title,
         "title_html": str(result.title),
         "snippet_html": str(result.snippet),
-        "url": url_for("notes.show_note", slug=note.slug, _anchor=update.anchor, _external=True),
+        "url": f"{note_url}#{quote(update.anchor, safe=ANCHOR_SAFE)}",
         "note": {
             "title": note.title,
             "slug": note.slug,
             "language": note.language,
-            "url": url_for("notes.show_note", slug=note.slug, _external=True),
+            "url": note_url,
         },
         "call": None
         if call is None
@@ -121,6 +129,7 @@ def search_api() -> Response:
         found = services.search(db.session, search_request)
     except QueryError as exc:
         bad(str(exc))
+    note_urls: dict[str, str] = {}
     return jsonify(
         {
             "query": request.args.get("q", ""),
@@ -144,6 +153,6 @@ def search_api() -> Response:
                 ],
                 "years": [{"year": int(f.key), "count": f.count} for f in found.year_facets],
             },
-            "results": [result_json(result) for result in found.results],
+            "results": [result_json(result, note_urls) for result in found.results],
         }
     )

@@ -160,3 +160,17 @@ def test_a_result_links_to_its_update(client: FlaskClient, corpus: Corpus) -> No
         "speakers": [{"handle": "rina", "name": ""}],
     }
     assert "<mark>Bandung</mark>" in result["snippet_html"]
+
+
+def test_the_apis_links_are_the_pages_links(client: FlaskClient, publish: Publish) -> None:
+    """Each result's URL is its note's URL with the update's anchor, quoted as on the page."""
+    publish("Informe regional", "## Améric'a Latina\n- Reforma de asistencia.\n", "2025-03-01")
+    publish("Second report", "## Asia\n- Asistencia in Bandung.\n", "2025-04-01")
+    results = api(client, q="asistencia")["results"]
+    page = client.get("/search", query_string={"q": "asistencia"}).get_data(as_text=True)
+    links = re.findall(r'<h3><a href="([^"]+)"', page)
+    assert len(results) == 2 and len(links) == 2
+    for result in results:
+        path = result["url"].removeprefix("http://localhost")
+        assert path in [link.replace("&#39;", "'") for link in links]
+        assert result["url"] == f"{result['note']['url']}#{path.split('#', 1)[1]}"
