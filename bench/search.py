@@ -23,8 +23,12 @@ and with a region filter), interleaved for a few seconds:
 - service: `app.search.services.search` in-process, with facets, as the API calls it, in a
   fresh session each time;
 - API: `GET /api/search` over HTTP on loopback, served by gunicorn (1 sync worker) from a
-  subprocess, one request at a time on a persistent connection.
-Printed: p50 and p95 in ms, and each as a ratio to the reference's (p50/p50, p95/p95). The
+  subprocess, one request at a time on a persistent connection;
+- reference over HTTP: the reference query run by a bare route of the same server (`/bench/raw`,
+  registered by this script alone), its rows as JSON: what HTTP, gunicorn and Flask cost the
+  API whatever the search does.
+Printed: p50 and p95 in ms, and each as a ratio to the reference's (p50/p50, p95/p95); the API's
+p95 also as a ratio to the reference over HTTP. The
 service's page must be the reference's page, and the API's ids the service's; the script exits 1
 otherwise, never for a slow figure.
 
@@ -73,7 +77,7 @@ from common import (
     temporary_postgres_database,
     wait_ready,
 )
-from flask import Flask
+from flask import Flask, Response, jsonify, request
 
 from app import create_app
 from app.calls.models import Call, Series
@@ -94,6 +98,7 @@ UPDATES_PER_NOTE = 8
 PEOPLE = 300
 PER_PAGE = services.PER_PAGE
 TARGET_RATIO = 1.5
+RAW_HTTP = "/bench/raw"
 TARGET_MS = 25.0
 CACHE_PREFIX = "convene-bench-search-"
 CACHE_CHECK_SECONDS = Config.CACHE_CHECK_SECONDS
@@ -514,6 +519,7 @@ class Case:
     reference: list[float] = dataclasses.field(default_factory=list)
     service: list[float] = dataclasses.field(default_factory=list)
     api: list[float] = dataclasses.field(default_factory=list)
+    raw_http: list[float] = dataclasses.field(default_factory=list)  # the reference over HTTP
     total: int = 0
     problems: list[str] = dataclasses.field(default_factory=list)
 
@@ -531,6 +537,14 @@ def serve(port: int, deadline: int) -> None:
     signal.alarm(deadline)  # whatever happens to the parent, stop by the deadline
 
     app = create_app()
+
+    @app.get(RAW_HTTP)
+    def raw_query() -> Response:
+        """The reference query given in `sql`, its rows as JSON: a bare route, for the bench's
+        server alone (on loopback, never in the app)."""
+        with db.engine.connect() as conn:
+            rows = conn.exec_driver_sql(request.args["sql"]).all()
+        return jsonify([list(row) for row in rows])
 
     class Server(BaseApplication):
         def load_config(self) -> None:
@@ -595,6 +609,7 @@ def measure_case(
     params = {"q": case.text} | ({"region": case.region} if case.region else {})
     path = "/api/search?" + urllib.parse.urlencode(params)
     variant_times: list[list[float]] = [[] for _ in variants]
+    raw_paths: list[str] = []  # the chosen reference over HTTP, once it is chosen
 
     def run_service() -> services.SearchResults:
         # A new app context, as each request has: a new session, closed at the end.
@@ -625,8 +640,14 @@ def measure_case(
             elapsed, answer[1] = timed(lambda: get(conn, path))
             case.api.append(elapsed)
 
+        def raw_http() -> None:
+            elapsed, (status, body) = timed(lambda: get(conn, raw_paths[0]))
+            if status != 200:
+                raise SystemExit(f"{RAW_HTTP} answered {status}: {body[:300]!r}")
+            case.raw_http.append(elapsed)
+
         steps = [functools.partial(reference, i, sql) for i, sql in enumerate(variants)]
-        steps += [service, api]
+        steps += [service, api] + ([raw_http] if raw_paths else [])
         turn = next(rounds) % len(steps)
         for step in steps[turn:] + steps[:turn]:
             step()
@@ -657,6 +678,10 @@ def measure_case(
               for sql in variants]  # fmt: skip
     variants = [variants[min(range(len(variants)), key=lambda i: statistics.median(trials[i]))]]
     variant_times = [[]]
+    raw_paths.append(f"{RAW_HTTP}?" + urllib.parse.urlencode({"sql": variants[0]}))
+    status, body = get(conn, raw_paths[0])
+    if status != 200 or [row[0] for row in json.loads(body)] != [row[0] for row in expected]:
+        case.problems.append("the reference over HTTP != the reference")
     case.service.clear()
     case.api.clear()
     until = time.monotonic() + seconds
@@ -673,6 +698,7 @@ def print_cases(cases: list[Case]) -> bool:
     head = f"    {'query':<42}{'matches':>8}  {'ref p50':>7} {'p95':>6}"
     head += f"  {'service p50':>11} {'p95':>6} {'×p50':>5} {'×p95':>5}"
     head += f"  {'API p50':>7} {'p95':>6} {'×p50':>5} {'×p95':>5}"
+    head += f"  {'ref/HTTP p95':>12} {'API×':>5}"
     print(head)
     ok = True
     for case in cases:
@@ -682,6 +708,8 @@ def print_cases(cases: list[Case]) -> bool:
             p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
             line += f"  {p50 * 1e3:>{11 if values is case.service else 7}.1f} {p95 * 1e3:>6.1f}"
             line += f" {p50 / ref50:>5.2f} {p95 / ref95:>5.2f}"
+        http95 = percentile(case.raw_http, 0.95)
+        line += f"  {http95 * 1e3:>12.1f} {percentile(case.api, 0.95) / http95:>5.2f}"
         print(line + f"   n={len(case.service)}")
         for problem in case.problems:
             print(f"      CHECK FAILED: {problem}")
@@ -701,6 +729,12 @@ def print_verdict(cases: list[Case]) -> None:
             f" worst p95 of typical queries (not the common word) {worst_ms:.1f} ms"
             f" (target < {TARGET_MS:.0f} ms: {ms_verdict})"
         )
+    worst = max(percentile(c.api, 0.95) / percentile(c.raw_http, 0.95) for c in cases)
+    verdict = "PASS" if worst <= TARGET_RATIO else "BELOW"
+    print(
+        f"    API against the reference over HTTP (the same server's bare route): worst p95"
+        f" ratio {worst:.2f} ({verdict} at {TARGET_RATIO})"
+    )
 
 
 def case_name(case: Case) -> str:
