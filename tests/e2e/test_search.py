@@ -65,3 +65,13 @@ def test_a_region_search_opens_the_update_at_its_anchor(page: Any, live_server: 
     # The browser scrolled past the first update to reach it.
     assert page.evaluate("window.scrollY") > 0
     expect(page.locator("#asia-title")).not_to_be_in_viewport()
+    # The update opened is marked as such in the note, and only it.
+    expect(page.locator("section.update:target")).to_have_attribute("id", "kenya")
+    assert border_left(page, "#kenya") != "0px"
+    assert border_left(page, "#asia") == "0px"
+
+
+def border_left(page: Any, selector: str) -> str:
+    return page.evaluate(
+        "selector => getComputedStyle(document.querySelector(selector)).borderLeftWidth", selector
+    )
