@@ -141,6 +141,11 @@ def served(topic: str, key: Any, make: Callable[[], Body | None]) -> Served:
     return current_app.extensions["convene.feeds"].get(key, data, stamps.get(id(data)))
 
 
+def served_once(body: bytes, last_modified: dt.datetime) -> Served:
+    """A body built for this request alone (kept nowhere), with its validators."""
+    return Served(body, hashlib.sha256(body).hexdigest()[:32], last_modified.replace(microsecond=0))
+
+
 def respond(feed: Served, content_type: str) -> Response:
     """The feed with its validators; 304 when the client already has these bytes."""
     response = Response(feed.body, content_type=content_type)

@@ -431,6 +431,26 @@ def region_atom(session: Session, region: Region, links: AtomLinks, coalition: s
     )
 
 
+def updates_atom(
+    session: Session,
+    update_ids: Sequence[int],
+    links: AtomLinks,
+    coalition: str,
+    title: str,
+    subtitle: str,
+) -> BuiltAtom:
+    """The published updates among `update_ids`, in that order (a search's newest matches)."""
+    query = (
+        sa.select(Update)
+        .join(Update.note)
+        .where(Update.id.in_(update_ids), Note.status == NoteStatus.PUBLISHED.value)
+        .options(selectinload(Update.regions), selectinload(Update.note))
+    )
+    found = {update.id: update for update in session.scalars(query)}
+    entries = [_update_entry(found[id_], links) for id_ in update_ids if id_ in found]
+    return _atom(f"{coalition}: {title}", subtitle, coalition, links, entries)
+
+
 def person_atom(
     session: Session, person: Person, links: AtomLinks, coalition: str
 ) -> BuiltAtom | None:

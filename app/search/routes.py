@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
 from app.api import bad
 from app.db import db
+from app.feeds import atom
+from app.feeds import services as feed_services
+from app.feeds.routes import ATOM, atom_links, respond, served_once
 
 from . import services
 from .query import QueryError
@@ -44,6 +47,15 @@ def _request_from_args(facets: bool = True) -> SearchRequest:
 
 def page_url(**changes: Any) -> str:
     """This search's URL with some parameters changed (None removes one)."""
+    return url_for("search.search_page", **_params(**changes))
+
+
+def feed_url() -> str:
+    """The Atom feed of this search: its words and filters, newest first."""
+    return url_for("search.search_atom", **_params(sort=None))
+
+
+def _params(**changes: Any) -> dict[str, Any]:
     params: dict[str, Any] = {key: request.args.getlist(key) for key in ARGS if key in request.args}
     params.pop("page", None)
     for key, value in changes.items():
@@ -51,7 +63,7 @@ def page_url(**changes: Any) -> str:
             params.pop(key, None)
         else:
             params[key] = value
-    return url_for("search.search_page", **params)
+    return params
 
 
 @bp.get("/search")
@@ -73,6 +85,7 @@ def search_page() -> tuple[str, int] | str:
         people=services.speakers(db.session),
         args=request.args,
         page_url=page_url,
+        feed_url=feed_url,
         result_day=services.result_day,
     )
     return (body, 400) if error else body
@@ -156,3 +169,47 @@ def search_api() -> Response:
             "results": [result_json(result, note_urls) for result in found.results],
         }
     )
+
+
+@bp.get("/search.atom")
+def search_atom() -> Response:
+    """The newest published updates a search finds (its words and filters, newest first), to
+    follow in a feed reader. Built on each request: the page cache keeps a body per key, and
+    searches have no end of keys. A reader that has these bytes gets 304."""
+    try:
+        search_request = _request_from_args(facets=False)
+        search_request.sort, search_request.page = "date", 1
+        search_request.per_page = feed_services.ATOM_ENTRIES
+        found = services.search(db.session, search_request)
+    except QueryError as exc:
+        return Response(f"{exc}\n", status=400, mimetype="text/plain")
+    base = current_app.config["BASE_URL"].rstrip("/")
+    links = atom_links(base + feed_url(), base + page_url())
+    described = describe(found)
+    coalition = current_app.config["COALITION_NAME"]
+    built = feed_services.updates_atom(
+        db.session,
+        [result.update.id for result in found.results],
+        links,
+        coalition,
+        described,
+        f"Updates matching {described} in the notes of {coalition}, newest first.",
+    )
+    return respond(served_once(atom.build(built.feed), built.last_modified), ATOM)
+
+
+def describe(found: SearchResults) -> str:
+    """A search in words, for its feed's title: 'legal aid' in Africa, by @rina, from ..."""
+    text = " ".join(request.args.get("q", "").split())
+    parts = [f"“{text[:80]}{'…' if len(text) > 80 else ''}”" if text else "all updates"]
+    if found.regions:
+        parts.append("in " + ", ".join(region.name for region in found.regions))
+    if found.speakers:
+        parts.append("by " + ", ".join(f"@{person.handle}" for person in found.speakers))
+    if found.query.language:
+        parts.append(f"in language {found.query.language}")
+    if found.query.after:
+        parts.append(f"from {found.query.after.isoformat()}")
+    if found.query.before:
+        parts.append(f"to {found.query.before.isoformat()}")
+    return " ".join(parts)
