@@ -132,16 +132,28 @@ def parse(text: str) -> Query:
     return query
 
 
+def without_filters(text: str) -> str:
+    """The search text with its filters (`region:…`, `@handle`, …) taken out, the rest as
+    typed: the same words searched everywhere."""
+    return " ".join(token for token in _TOKEN.findall(text) if not _is_filter(token))
+
+
+def _is_filter(token: str) -> bool:
+    if token.startswith("@"):
+        return len(token) > 1
+    name, colon, value = token.partition(":")
+    return bool(colon and value) and name.lower() in FILTERS
+
+
 def _add_filter(query: Query, token: str) -> bool:
     """Apply `token` to the query when it is a filter; False when it is a word to search for."""
-    if token.startswith("@") and len(token) > 1:
-        add_speaker(query, token)
-        return True
-    name, colon, value = token.partition(":")
-    name = name.lower()
-    if not colon or name not in FILTERS or not value:
+    if not _is_filter(token):
         return False
-    add_filter(query, name, value)
+    if token.startswith("@"):
+        add_speaker(query, token)
+    else:
+        name, _colon, value = token.partition(":")
+        add_filter(query, name.lower(), value)
     return True
 
 

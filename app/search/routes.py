@@ -14,7 +14,7 @@ from app.feeds import services as feed_services
 from app.feeds.routes import ATOM, atom_links, respond, served_once
 
 from . import services
-from .query import QueryError
+from .query import QueryError, without_filters
 from .services import SearchRequest, SearchResults
 
 bp = Blueprint("search", __name__, template_folder="templates")
@@ -55,6 +55,12 @@ def feed_url() -> str:
     return url_for("search.search_atom", **_params(sort=None))
 
 
+def unfiltered_url() -> str:
+    """This search's words alone, with no filter (inline filters taken out of the text)."""
+    params = {"q": without_filters(request.args.get("q", "")), "sort": request.args.get("sort")}
+    return url_for("search.search_page", **{k: v for k, v in params.items() if v})
+
+
 def _params(**changes: Any) -> dict[str, Any]:
     params: dict[str, Any] = {key: request.args.getlist(key) for key in ARGS if key in request.args}
     params.pop("page", None)
@@ -72,11 +78,14 @@ def search_page() -> tuple[str, int] | str:
     found: SearchResults | None = None
     error: QueryError | None = None
     searching = any(request.args.get(key, "").strip() for key in ARGS if key not in ("sort",))
+    elsewhere = 0  # when nothing is found within the filters: the words' matches without them
     if searching:
         try:
             found = services.search(db.session, _request_from_args())
         except QueryError as exc:
             error = exc
+        if found is not None and not found.total and found.query.has_filters:
+            elsewhere = services.count_without_filters(db.session, found.query)
     body = render_template(
         "search/search.html",
         found=found,
@@ -86,6 +95,8 @@ def search_page() -> tuple[str, int] | str:
         args=request.args,
         page_url=page_url,
         feed_url=feed_url,
+        elsewhere=elsewhere,
+        unfiltered_url=unfiltered_url,
         result_day=services.result_day,
     )
     return (body, 400) if error else body

@@ -271,6 +271,13 @@ def search(session: Session, request: SearchRequest) -> SearchResults:
     )
 
 
+def count_without_filters(session: Session, parsed: Query) -> int:
+    """How many updates the search's words find with no filter: for a search that found
+    nothing within its filters, to say whether the words are found elsewhere."""
+    plan = Plan(clauses=parsed.clauses, excluded=parsed.excluded)
+    return backends.for_session(session).count(session, plan) if parsed.has_text else 0
+
+
 def speakers(session: Session, limit: int = 2000) -> list[SpeakerRef]:
     """Everyone who has given an update, for the speaker field's suggestions (plain rows: the
     search page lists them all)."""
