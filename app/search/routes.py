@@ -50,6 +50,13 @@ def page_url(**changes: Any) -> str:
     return url_for("search.search_page", **_params(**changes))
 
 
+def result_url(result: services.Result) -> str:
+    """A result's update in its note, with the words it was found by for the page to mark."""
+    words = " ".join(result.marked_words)
+    extra = {"highlight": words} if words else {}
+    return url_for("notes.show_note", slug=result.note.slug, _anchor=result.update.anchor, **extra)
+
+
 def feed_url() -> str:
     """The Atom feed of this search: its words and filters, newest first."""
     return url_for("search.search_atom", **_params(sort=None))
@@ -95,6 +102,7 @@ def search_page() -> tuple[str, int] | str:
         args=request.args,
         page_url=page_url,
         feed_url=feed_url,
+        result_url=result_url,
         elsewhere=elsewhere,
         unfiltered_url=unfiltered_url,
         result_day=services.result_day,

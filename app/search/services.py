@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import html
 import json
+import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -108,6 +110,21 @@ class Result:
     @property
     def note(self) -> NoteRef:
         return self.update.note
+
+    @property
+    def marked_words(self) -> list[str]:
+        """The words marked in the heading and snippet, as written there (each once, whatever
+        its case): what the note's page highlights when the result is followed."""
+        words: dict[str, str] = {}
+        for markup in (self.title, self.snippet):
+            for marked in _MARKED.findall(str(markup)):
+                for word in html.unescape(marked).split():
+                    words.setdefault(word.casefold(), word)
+        return list(words.values())[:MAX_MARKED_WORDS]
+
+
+_MARKED = re.compile(r"<mark>(.*?)</mark>", re.S)
+MAX_MARKED_WORDS = 12
 
 
 @dataclasses.dataclass

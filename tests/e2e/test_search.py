@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -56,7 +57,8 @@ def test_a_region_search_opens_the_update_at_its_anchor(page: Any, live_server: 
     assert "Asia (@rina)" not in page.locator(".search-layout").inner_text()
 
     result.get_by_role("link", name="Kenya (@amina)").click()
-    page.wait_for_url(f"{live_server}/notes/browser-search-kenya#kenya")
+    # The link carries the words the result was found by, as the snippet marked them.
+    page.wait_for_url(f"{live_server}/notes/browser-search-kenya?highlight=Baobab#kenya")
     assert page.evaluate("location.hash") == "#kenya"
     update = page.locator("#kenya")
     expect(update).to_be_visible()
@@ -69,9 +71,33 @@ def test_a_region_search_opens_the_update_at_its_anchor(page: Any, live_server: 
     expect(page.locator("section.update:target")).to_have_attribute("id", "kenya")
     assert border_left(page, "#kenya") != "0px"
     assert border_left(page, "#asia") == "0px"
+    # Those words are marked in the update opened, not in the others ("Baobab seedling count").
+    expect(page.locator("#kenya mark.search-word")).to_have_text(["Baobab"])
+    expect(page.locator("#asia mark.search-word")).to_have_count(0)
 
 
 def border_left(page: Any, selector: str) -> str:
     return page.evaluate(
         "selector => getComputedStyle(document.querySelector(selector)).borderLeftWidth", selector
     )
+
+
+@pytest.mark.usefixtures("notes")
+def test_the_highlighted_words_stay_text(page: Any, live_server: str) -> None:
+    """Whatever the address holds, the note's page marks words and makes nothing else of it:
+    markup stays text, regular-expression characters match themselves."""
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    words = quote('<img src=x onerror="window.__xss=1"> (.*) kitui [')
+    page.goto(f"{live_server}/notes/browser-search-kenya?highlight={words}#kenya")
+    page.wait_for_load_state("load")
+    from playwright.sync_api import expect
+
+    expect(page.locator("#kenya mark.search-word")).to_have_text(["Kitui"])
+    assert page.locator("#kenya img").count() == 0
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert dialogs == []
+    # A malformed anchor marks the whole note rather than fail.
+    page.goto(f"{live_server}/notes/browser-search-kenya?highlight=Kitui#%E0%A4%A")
+    page.wait_for_load_state("load")
+    expect(page.locator("main mark.search-word")).to_have_text(["Kitui"])

@@ -32,7 +32,8 @@ def test_the_empty_form_searches_nothing(client: FlaskClient) -> None:
 def test_results_link_to_their_updates_with_marks(client: FlaskClient) -> None:
     html = page(client, q="paralegals", region="africa")
     assert "1 update found" in html
-    assert result_links(html) == ["/notes/kenya-report#kenya"]
+    # With the words it was found by, for the note's page to highlight.
+    assert result_links(html) == ["/notes/kenya-report?highlight=Paralegals#kenya"]
     assert "<mark>Paralegals</mark> in Nairobi" in html
     assert '<option value="africa" selected>' in html  # the form keeps the choice
     assert 'name="q" value="paralegals"' in html

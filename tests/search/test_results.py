@@ -4,6 +4,8 @@ is markup, and each result's note, link and tags."""
 from __future__ import annotations
 
 import re
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
@@ -163,14 +165,30 @@ def test_a_result_links_to_its_update(client: FlaskClient, corpus: Corpus) -> No
 
 
 def test_the_apis_links_are_the_pages_links(client: FlaskClient, publish: Publish) -> None:
-    """Each result's URL is its note's URL with the update's anchor, quoted as on the page."""
+    """Each result's URL is its note's URL with the update's anchor, quoted as on the page
+    (whose links also carry the words to highlight)."""
     publish("Informe regional", "## Améric'a Latina\n- Reforma de asistencia.\n", "2025-03-01")
     publish("Second report", "## Asia\n- Asistencia in Bandung.\n", "2025-04-01")
     results = api(client, q="asistencia")["results"]
     page = client.get("/search", query_string={"q": "asistencia"}).get_data(as_text=True)
-    links = re.findall(r'<h3><a href="([^"]+)"', page)
+    links = [urlsplit(unescape(link)) for link in re.findall(r'<h3><a href="([^"]+)"', page)]
     assert len(results) == 2 and len(links) == 2
     for result in results:
         path = result["url"].removeprefix("http://localhost")
-        assert path in [link.replace("&#39;", "'") for link in links]
+        assert path in [f"{link.path}#{link.fragment}" for link in links]
         assert result["url"] == f"{result['note']['url']}#{path.split('#', 1)[1]}"
+
+
+def test_a_result_links_with_the_words_it_was_found_by(
+    client: FlaskClient, publish: Publish
+) -> None:
+    """The page's links carry the words marked in the result (as written, each once), for the
+    note's page to mark them; the API's URL stays the plain address of the update."""
+    publish("Paralegal report", "## Kenya\n- Paralegals met paralegals & <b>aid</b> workers.\n")
+    page = client.get("/search", query_string={"q": "paralegal aid"}).get_data(as_text=True)
+    [link] = re.findall(r'<h3><a href="([^"]+)"', page)
+    path, _, anchor = unescape(link).partition("#")
+    assert anchor == "kenya"
+    assert parse_qs(urlsplit(path).query) == {"highlight": ["Paralegals aid"]}
+    [result] = api(client, q="paralegal aid")["results"]
+    assert result["url"] == "http://localhost/notes/paralegal-report#kenya"

@@ -70,6 +70,46 @@ function fillBrowserZone() {
   }
 }
 
+// A search result followed to its note (?highlight=words#update): the words it was found by
+// are marked in that update (in the whole note without an anchor). Text nodes only: nothing
+// from the address becomes markup.
+function highlightSearchWords() {
+  const words = (new URLSearchParams(window.location.search).get("highlight") || "")
+    .split(/\s+/).filter((word) => word.length > 0).slice(0, 12);
+  if (!words.length) return;
+  let id = "";
+  try {
+    id = decodeURIComponent(window.location.hash.slice(1));
+  } catch {
+    id = "";  // a malformed address: mark the whole note
+  }
+  const scope = (id && document.getElementById(id)) || document.getElementById("main");
+  if (!scope) return;
+  const escaped = words.map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const pattern = new RegExp(`(?<![\\p{L}\\p{N}])(?:${escaped.join("|")})(?![\\p{L}\\p{N}])`, "giu");
+  const walker = document.createTreeWalker(scope, NodeFilter.SHOW_TEXT);
+  const nodes = [];
+  while (walker.nextNode()) nodes.push(walker.currentNode);
+  for (const node of nodes) {
+    if (node.parentElement.closest("mark, script, style, .anchor")) continue;
+    const text = node.nodeValue;
+    const matches = [...text.matchAll(pattern)];
+    if (!matches.length) continue;
+    const fragment = document.createDocumentFragment();
+    let last = 0;
+    for (const match of matches) {
+      fragment.append(text.slice(last, match.index));
+      const mark = document.createElement("mark");
+      mark.className = "search-word";
+      mark.textContent = match[0];
+      fragment.append(mark);
+      last = match.index + match[0].length;
+    }
+    fragment.append(text.slice(last));
+    node.replaceWith(fragment);
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   // The language menu submits itself when changed; its button stays for keyboard and no-JS users.
   const select = document.getElementById("language-select");
@@ -80,4 +120,5 @@ document.addEventListener("DOMContentLoaded", () => {
   setUpCopyButtons();
   setUpNotePreview();
   fillBrowserZone();
+  highlightSearchWords();
 });
