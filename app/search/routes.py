@@ -219,7 +219,7 @@ def search_atom() -> Response:
 
 def describe(found: SearchResults) -> str:
     """A search in words, for its feed's title: 'legal aid' in Africa, by @rina, from ..."""
-    text = " ".join(request.args.get("q", "").split())
+    text = without_filters(request.args.get("q", ""))
     parts = [f"“{text[:80]}{'…' if len(text) > 80 else ''}”" if text else "all updates"]
     if found.regions:
         parts.append("in " + ", ".join(region.name for region in found.regions))

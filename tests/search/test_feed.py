@@ -43,6 +43,8 @@ def test_a_search_feed_keeps_the_searchs_filters(client: FlaskClient, corpus: Co
     africa = read_feed(client, q="paralegal", region="africa")
     assert [entry.title for entry in africa.entries] == [K]
     assert africa.feed.title.endswith("\u201cparalegal\u201d in Africa")
+    typed = read_feed(client, q="paralegal region:africa @amina")
+    assert typed.feed.title.endswith("\u201cparalegal\u201d in Africa by @amina")
     assert read_feed(client, q="paralegal", speaker="@rina").entries[0].title == A
     dated = read_feed(client, q="paralegal", **{"from": "2025-01-01", "to": "2025-10-31"})
     assert [entry.title for entry in dated.entries] == [A]
