@@ -111,7 +111,7 @@ class ServedFeeds:
         last_modified = (stamp or utcnow()).replace(microsecond=0)
         if served is not None and served.body != body and last_modified <= served.last_modified:
             last_modified = utcnow().replace(microsecond=0)
-        served = Served(body, hashlib.sha256(body).hexdigest()[:32], last_modified)
+        served = with_validators(body, last_modified)
         with self.lock:
             self.items[key] = served
         return served
@@ -141,8 +141,9 @@ def served(topic: str, key: Any, make: Callable[[], Body | None]) -> Served:
     return current_app.extensions["convene.feeds"].get(key, data, stamps.get(id(data)))
 
 
-def served_once(body: bytes, last_modified: dt.datetime) -> Served:
-    """A body built for this request alone (kept nowhere), with its validators."""
+def with_validators(body: bytes, last_modified: dt.datetime) -> Served:
+    """A body with its validators: a strong ETag (a hash of its bytes) and Last-Modified, to
+    the second as HTTP dates are."""
     return Served(body, hashlib.sha256(body).hexdigest()[:32], last_modified.replace(microsecond=0))
 
 

@@ -11,7 +11,7 @@ from app.api import bad
 from app.db import db
 from app.feeds import atom
 from app.feeds import services as feed_services
-from app.feeds.routes import ATOM, atom_links, respond, served_once
+from app.feeds.routes import ATOM, atom_links, respond, with_validators
 
 from . import services
 from .query import QueryError, without_filters
@@ -214,7 +214,8 @@ def search_atom() -> Response:
         described,
         f"Updates matching {described} in the notes of {coalition}, newest first.",
     )
-    return respond(served_once(atom.build(built.feed), built.last_modified), ATOM)
+    # Built for this request and kept nowhere: the page cache keeps a body per address.
+    return respond(with_validators(atom.build(built.feed), built.last_modified), ATOM)
 
 
 def describe(found: SearchResults) -> str:
