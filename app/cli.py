@@ -135,7 +135,7 @@ def demo_notes(series: Series) -> tuple[int, int, list[str]]:
     from app.notes import cli as notes
     from app.notes.files import FileError
     from app.notes.services import find_note
-    from app.taxonomy.services import region_matcher
+    from app.taxonomy.matching import region_matcher
 
     now = utcnow()
     paths = notes.note_files(DEMO_NOTES)

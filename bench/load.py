@@ -66,8 +66,8 @@ from app.calls.models import Call, Series
 from app.db import db, utcnow
 from app.notes.models import Note, Update, update_regions, update_speakers
 from app.notes.services import NoteInput, Tagging, save_note
+from app.taxonomy.matching import region_matcher
 from app.taxonomy.models import Person, Region
-from app.taxonomy.services import region_matcher
 
 CLIENTS = 200
 SECONDS = 30.0

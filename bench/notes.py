@@ -60,8 +60,9 @@ from app.db import db
 from app.notes import render
 from app.notes.models import Note, Update, update_regions, update_speakers
 from app.notes.services import NoteInput, save_note, tag_sections
+from app.taxonomy.matching import region_matcher
 from app.taxonomy.models import Region, RegionAlias
-from app.taxonomy.services import region_matcher, seed_regions, slugify
+from app.taxonomy.services import seed_regions, slugify
 
 NOTE_COUNT = 1000
 WORDS = (400, 800)

@@ -7,6 +7,10 @@ at fault (an unknown region, speaker or call given as a filter included).
 Filters: `region` (a slug; its sub-regions count too), `speaker` (a handle, "@" optional),
 `call` (an id) and `from`/`to` on the publication instant. A date alone in `to` includes that
 whole day (UTC); a date and time is an instant, and both bounds are inclusive.
+
+An update's `regions` are what it is about (its title, its region bullets), its `mentions` the
+places its text names; a region filter finds both. `presenters` are the speakers giving it.
+A note's `regions` and `mentions` gather its updates'.
 """
 
 from __future__ import annotations
@@ -140,7 +144,8 @@ def _note_url(note: Note) -> str:
 
 def note_summary(note: Note) -> dict[str, Any]:
     """The API's view of a note in a list."""
-    regions = [region.slug for update in note.updates for region in update.regions]
+    regions = [region.slug for update in note.updates for region in update.about_regions]
+    mentions = [r.slug for update in note.updates for r in update.mentioned_regions]
     speakers = [person.handle for update in note.updates for person in update.speakers]
     return {
         "id": note.id,
@@ -153,6 +158,7 @@ def note_summary(note: Note) -> dict[str, Any]:
         "recording_url": note.recording_url,
         "url": _note_url(note),
         "regions": list(dict.fromkeys(regions)),
+        "mentions": [slug for slug in dict.fromkeys(mentions) if slug not in regions],
         "speakers": list(dict.fromkeys(speakers)),
     }
 
@@ -174,8 +180,10 @@ def note_json(note: Note, suggested: dict[str, Sequence[Any]]) -> dict[str, Any]
                 "html": update.body_html,
                 "text": update.text,
                 "url": f"{url}#{update.anchor}",
-                "regions": [{"slug": r.slug, "name": r.name} for r in update.regions],
+                "regions": [{"slug": r.slug, "name": r.name} for r in update.about_regions],
+                "mentions": [{"slug": r.slug, "name": r.name} for r in update.mentioned_regions],
                 "speakers": [{"handle": p.handle, "name": p.display_name} for p in update.speakers],
+                "presenters": [p.handle for p in update.presenters],
                 "suggested_regions": [r.slug for r in suggested.get(update.anchor, [])],
             }
             for update in note.updates

@@ -1,4 +1,5 @@
-"""`flask notes import|export`: notes as Markdown files with YAML front matter.
+"""`flask notes import|export|retag`: notes as Markdown files with YAML front matter, and
+splitting and tagging every stored note again.
 
 The format is described in notes/README.md and read and written by `files.py`. Import reads a
 folder's `*.md` files (not README.md) in name order, each in a savepoint of its own: a file with
@@ -28,12 +29,22 @@ from sqlalchemy.orm import Session, selectinload
 from app.calls.models import Call
 from app.calls.services import CallError, find_calls, find_series, get_call
 from app.db import db
-from app.taxonomy.services import RegionMatcher, slugify
+from app.taxonomy.matching import RegionMatcher
+from app.taxonomy.services import slugify
 
 from . import files
 from .files import CallRef, FileError, NoteFile
 from .models import Note, NoteStatus
-from .services import NoteError, NoteInput, Prepared, Tagging, find_note, prepare, save_note
+from .services import (
+    NoteError,
+    NoteInput,
+    Prepared,
+    Tagging,
+    find_note,
+    prepare,
+    retag_note,
+    save_note,
+)
 
 notes_cli = AppGroup("notes", help="Import and export notes as Markdown files.")
 
@@ -411,3 +422,31 @@ def export_command(directory: Path, drafts: bool) -> None:
     except OSError as exc:
         raise click.ClickException(f"{exc.filename or directory}: {exc.strerror}") from None
     click.echo(f"{len(notes)} notes exported to {directory}: {written} written, {same} unchanged.")
+
+
+@notes_cli.command("retag")
+@click.option("--dry-run", is_flag=True, help="Print what would change, but save nothing.")
+def retag_command(dry_run: bool) -> None:
+    """Split and tag every note again (after an upgrade of the tagger or a change of the region
+    tree), keeping editors' corrections; print what changes, note by note."""
+    session = db.session
+    tagging = Tagging(session)
+    tagging.load_all_regions()
+    changed = 0
+    notes = session.scalars(
+        sa.select(Note).order_by(Note.id).options(selectinload(Note.updates))
+    ).all()
+    with click.progressbar(notes, label="Tagging", file=click.get_text_stream("stderr")) as bar:
+        report = [(note.slug, retag_note(session, note, tagging)) for note in bar]
+    for slug, lines in report:
+        if lines:
+            changed += 1
+            click.echo(f"{slug}:")
+            for line in lines:
+                click.echo(f"  {line}")
+    verb = "would change" if dry_run else "changed"
+    click.echo(f"{len(notes)} notes: {changed} {verb}, {len(notes) - changed} unchanged.")
+    if dry_run:
+        session.rollback()
+    else:
+        session.commit()

@@ -34,7 +34,14 @@ class UpdateTagsForm(FlaskForm):
     regions = StringField(
         _l("Regions"),
         validators=[Length(max=2000)],
-        description=_l("Region slugs, separated by commas (e.g. west-africa, kenya)."),
+        description=_l(
+            "The regions the update is about: slugs, separated by commas (e.g. west-africa, kenya)."
+        ),
+    )
+    mentions = StringField(
+        _l("Mentions"),
+        validators=[Length(max=2000)],
+        description=_l("Places its text mentions: region slugs, separated by commas."),
     )
     speakers = StringField(
         _l("Speakers"),

@@ -125,10 +125,23 @@ class Update(Base):
     # this update, the first of them; and whether this update sits under such a heading.
     group_title: Mapped[str | None] = mapped_column(sa.String(300))
     in_group: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
-    # Automatic tags before the editors' corrections, and weaker suggestions (region ids).
+    # Automatic tags before the editors' corrections (region ids): the regions the update is
+    # about, the places its text mentions, and suggestions (places named in a global update).
     auto_region_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    auto_mention_ids: Mapped[list[int]] = mapped_column(
+        sa.JSON, default=list, server_default=sa.text("'[]'")
+    )
     suggested_region_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
     auto_handles: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # Of `regions` (every tag, which region pages, feeds, digests and search find), those
+    # that are mentions; the others are what the update is about.
+    mention_region_ids: Mapped[list[int]] = mapped_column(
+        sa.JSON, default=list, server_default=sa.text("'[]'")
+    )
+    # Of `speakers`, those giving the update, paired with the regions it is about.
+    presenter_handles: Mapped[list[str]] = mapped_column(
+        sa.JSON, default=list, server_default=sa.text("'[]'")
+    )
     # For the ORM alone: with it, one INSERT ... RETURNING stores all of a note's new updates
     # and still gives each its id (SQLite returns the rows of a multi-row INSERT in no promised
     # order, so without it the ORM inserts them one statement each). Nothing reads it.
@@ -139,6 +152,21 @@ class Update(Base):
     speakers: Mapped[list[Person]] = relationship(
         secondary=update_speakers, order_by="Person.handle"
     )
+
+    @property
+    def about_regions(self) -> list[Region]:
+        mentioned = set(self.mention_region_ids or ())
+        return [region for region in self.regions if region.id not in mentioned]
+
+    @property
+    def mentioned_regions(self) -> list[Region]:
+        mentioned = set(self.mention_region_ids or ())
+        return [region for region in self.regions if region.id in mentioned]
+
+    @property
+    def presenters(self) -> list[Person]:
+        handles = set(self.presenter_handles or ())
+        return [person for person in self.speakers if person.handle in handles]
 
     def __repr__(self) -> str:
         return f"<Update {self.note_id}#{self.anchor}>"

@@ -16,7 +16,7 @@ from app.cache import cached_html
 from app.calls.services import find_calls
 from app.db import db, utcnow
 from app.forms import options
-from app.taxonomy.services import region_matcher
+from app.taxonomy.matching import region_matcher
 
 from . import services
 from .forms import NoteForm, UpdateTagsForm
@@ -91,6 +91,13 @@ def _note_input(form: NoteForm, note: Note | None) -> services.NoteInput:
     )
 
 
+def too_long_message() -> str:
+    return _(
+        "Notes can be at most %(limit)s characters long; split them into several notes.",
+        limit=f"{services.MAX_BODY:,}",
+    )
+
+
 def _editor(note: Note | None) -> Any:
     form = NoteForm(obj=note if request.method == "GET" else None)
     form.call_id.choices = options(_call_choices())
@@ -102,6 +109,10 @@ def _editor(note: Note | None) -> Any:
         form.base_revision.data = str(note.revision) if note else "0"
         return render_template("notes/edit.html", form=form, note=note, conflict=None)
     conflict = None
+    if len(form.body.data or "") > services.MAX_BODY:
+        # Shown in the editor with the text as sent, so that nothing typed is lost.
+        form.body.errors = [too_long_message()]
+        return render_template("notes/edit.html", form=form, note=note, conflict=None), 413
     if form.validate():
         base = int(form.base_revision.data) if (form.base_revision.data or "").isdigit() else None
         try:
@@ -152,9 +163,9 @@ def preview_note() -> str:
     """The editor's live preview: the same renderer, sanitizer and tagger as saving."""
     text = request.form.get("body", "")
     if len(text) > services.MAX_BODY:
-        abort(413)
+        abort(413, too_long_message())
     sections = services.tag_sections(text, region_matcher(db.session))
-    region_ids = {rid for s in sections for rid in s.region_ids + s.suggested_ids}
+    region_ids = {rid for s in sections for rid in s.region_ids + s.mention_ids + s.suggested_ids}
     return render_template(
         "notes/_preview.html",
         sections=sections,
@@ -176,14 +187,20 @@ def edit_tags(slug: str) -> Any:
         anchor = request.form.get("anchor", "")
         if form.validate():
             try:
-                services.set_update_tags(
-                    db.session,
-                    note,
-                    anchor,
-                    regions=(form.regions.data or "").split(","),
-                    speakers=(form.speakers.data or "").split(","),
-                    author=current_user,
-                )
+                if "accept" in request.form:
+                    services.accept_suggestion(
+                        db.session, note, anchor, request.form["accept"], author=current_user
+                    )
+                else:
+                    services.set_update_tags(
+                        db.session,
+                        note,
+                        anchor,
+                        regions=(form.regions.data or "").split(","),
+                        mentions=(form.mentions.data or "").split(","),
+                        speakers=(form.speakers.data or "").split(","),
+                        author=current_user,
+                    )
             except services.NoteError as exc:
                 flash(str(exc), "error")
                 status = 422
@@ -195,7 +212,8 @@ def edit_tags(slug: str) -> Any:
     forms = {
         update.anchor: UpdateTagsForm(
             formdata=None,
-            regions=", ".join(r.slug for r in update.regions),
+            regions=", ".join(r.slug for r in update.about_regions),
+            mentions=", ".join(r.slug for r in update.mentioned_regions),
             speakers=", ".join(f"@{p.handle}" for p in update.speakers),
         )
         for update in note.updates

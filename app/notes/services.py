@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
@@ -21,21 +22,17 @@ from app.auth.models import User
 from app.calls.models import Call
 from app.calls.services import check_url
 from app.db import utcnow
+from app.taxonomy.matching import RegionMatcher, region_matcher
 from app.taxonomy.models import Person, Region
-from app.taxonomy.services import (
-    HANDLE,
-    RegionMatcher,
-    descendant_ids,
-    find_handles,
-    region_matcher,
-    slugify,
-)
+from app.taxonomy.services import HANDLE, descendant_ids, find_handles, slugify
 
 from . import render
 from .models import Note, NoteRevision, NoteStatus, Update, update_regions, update_speakers
 from .split import Section, lead, names_regions, split
 
 LANGUAGES = ("en", "es", "fr", "pt", "ar", "id", "sw")
+# What editors correct: the regions an update is about, the places it mentions, its speakers.
+TAG_KINDS = ("regions", "mentions", "speakers")
 MAX_BODY = 200_000
 
 
@@ -246,7 +243,7 @@ def _clean_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(change, dict):
             raise NoteError(f"Tag overrides for {anchor!r} must be a mapping.", "tag_overrides")
         entry: dict[str, Any] = {}
-        for kind in ("regions", "speakers"):
+        for kind in TAG_KINDS:
             lists = change.get(kind) or {}
             if not isinstance(lists, dict):
                 raise NoteError(f"{anchor}.{kind} must have add and remove lists.", "tag_overrides")
@@ -263,47 +260,68 @@ def _clean_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
 
 @dataclasses.dataclass
 class Tagged:
-    """One section of a note with its automatic tags."""
+    """One section of a note with its automatic tags.
+
+    `region_ids`: the regions it is about (its title, its region bullets, the title it sits
+    under); `mention_ids`: the places its text names (countries by name, demonym or city, and
+    regions), which region pages, feeds, digests and search find too; `suggested_ids`: places
+    named in an update about the whole coalition (the venues of global events), offered to
+    editors rather than tagged. `presenters`: the speakers giving the update (named in its title
+    or opening its text), paired with the regions it is about.
+    """
 
     section: Section
     anchor: str
     region_ids: list[int]
     suggested_ids: list[int]
     handles: list[str]
+    mention_ids: list[int] = dataclasses.field(default_factory=list)
+    presenters: list[str] = dataclasses.field(default_factory=list)
+
+
+OPENING_HANDLE = re.compile(r"^(?:[-*+]|\d{1,3}[.)])?\s*[*_]*\s*@")
 
 
 def tag_sections(text: str, matcher: RegionMatcher) -> list[Tagged]:
-    """Split `text` and find each section's regions (strong from its title, suggested from
-    countries in its body) and speakers (@handles anywhere in it).
+    """Split `text` and find each section's regions (what it is about, and what it mentions)
+    and speakers (@handles anywhere in it, presenters first).
 
-    A heading or label that names no region reports on the region of the heading it sits
-    under, and one that names no one has that heading's speakers ("## Africa (@amina)" /
-    "### Land campaign"), when that heading is a region's (or only groups sub-headings).
+    A title that names no region reports on the region of the title it sits under, and one
+    that names no one has that title's speakers ("## Africa (@amina)" / "### Land campaign"),
+    when that title is a region's (or only groups sub-titles).
     """
     tagged = []
     anchors: set[str] = set()
+    world = matcher.special.get("world")
     for section in split(text, matcher.names):
         base = slugify(HANDLE.sub("", section.title)) if section.title else "introduction"
         anchor, number = base, 2
         while anchor in anchors:
             anchor, number = f"{base}-{number}", number + 1
         anchors.add(anchor)
-        strong, handles = _title_tags(section, matcher)
+        about, presenters = _title_tags(section, matcher)
         for bullet in section.region_leads:
             found = matcher.names(bullet) or matcher.find(bullet)
-            strong += [rid for rid in found if rid not in strong]
-        suggested = [
-            region_id
-            for region_id in matcher.find(section.body)
-            if region_id in matcher.country_ids and region_id not in strong
-        ]
-        handles = list(dict.fromkeys([*handles, *find_handles(section.body)]))
-        tagged.append(Tagged(section, anchor, strong, suggested, handles))
+            about += [rid for rid in found if rid not in about]
+        if section.group == "global" and world is not None and world not in about:
+            about.insert(0, world)  # "Mises à jour globales", "Global Campaign Updates"
+        if not about and section.about_text:
+            about = matcher.mentions(re.split(r"[.:](?:\s|$)", section.about_text)[0])[:1]
+        named = [rid for rid in matcher.mentions(section.body) if rid not in about]
+        is_global = world in about or section.is_global
+        mentions, suggested = ([], named) if is_global else (named, [])
+        handles = find_handles(section.body)
+        if not presenters:
+            opening = next((line for line in section.lines if line.strip()), "").strip()
+            if OPENING_HANDLE.match(opening):
+                presenters = find_handles(opening)[:1]
+        handles = list(dict.fromkeys([*presenters, *find_handles(section.title), *handles]))
+        tagged.append(Tagged(section, anchor, about, suggested, handles, mentions, presenters))
     return tagged
 
 
 def _title_tags(section: Section, matcher: RegionMatcher) -> tuple[list[int], list[str]]:
-    """The regions and speakers a section's title gives it, or failing that its heading's."""
+    """The regions and speakers a section's title gives it, or failing that its title's."""
     title = section.title
     regions = list(dict.fromkeys([*matcher.names(lead(title)), *matcher.find(title)]))
     handles = find_handles(title)
@@ -401,15 +419,20 @@ def build_updates(session: Session, note: Note, tagging: Tagging) -> None:
     existing = {update.anchor: update for update in note.updates}
     prepared = tagging.prepared.pop(note.body, None) or prepare(note.body, tagging.matcher)
     tagged = prepared.tagged
+    overrides = follow_corrections(note.tag_overrides or {}, existing, tagged)
+    if overrides != (note.tag_overrides or {}):
+        note.tag_overrides = overrides
     handles = {handle for t in tagged for handle in t.handles}
-    overrides = note.tag_overrides or {}
     for change in overrides.values():
         handles |= set(change.get("speakers", {}).get("add", []))
     people = tagging.people(handles)
     regions_by_slug = tagging.regions_by_slug(
-        slug for change in overrides.values() for slug in change.get("regions", {}).get("add", [])
+        slug
+        for change in overrides.values()
+        for kind in TAG_KINDS[:2]
+        for slug in change.get(kind, {}).get("add", [])
     )
-    regions_by_id = tagging.regions(rid for t in tagged for rid in t.region_ids)
+    regions_by_id = tagging.regions(rid for t in tagged for rid in t.region_ids + t.mention_ids)
     kept = []
     for position, (item, html) in enumerate(zip(tagged, prepared.html, strict=True)):
         update = existing.pop(item.anchor, None)
@@ -427,24 +450,71 @@ def build_updates(session: Session, note: Note, tagging: Tagging) -> None:
             filter(None, [item.section.title, render.plain_text(update.body_html)])
         )
         update.auto_region_ids = item.region_ids
+        update.auto_mention_ids = item.mention_ids
         update.suggested_region_ids = item.suggested_ids
         update.auto_handles = item.handles
         change = overrides.get(item.anchor, {})
-        region_change = change.get("regions", {})
-        regions = [regions_by_id[rid] for rid in item.region_ids if rid in regions_by_id]
-        regions = [r for r in regions if r.slug not in region_change.get("remove", [])]
-        regions += [
-            regions_by_slug[s] for s in region_change.get("add", []) if s in regions_by_slug
-        ]
-        update.regions = list(dict.fromkeys(regions))
+
+        def corrected(kind: str, ids: list[int], change: dict[str, Any] = change) -> list[Region]:
+            lists = change.get(kind, {})
+            found = [regions_by_id[rid] for rid in ids if rid in regions_by_id]
+            found = [r for r in found if r.slug not in lists.get("remove", [])]
+            found += [regions_by_slug[s] for s in lists.get("add", []) if s in regions_by_slug]
+            return list(dict.fromkeys(found))
+
+        about = corrected("regions", item.region_ids)
+        mentions = [r for r in corrected("mentions", item.mention_ids) if r not in about]
+        update.regions = about + mentions
+        update.mention_region_ids = [region.id for region in mentions]
         speaker_change = change.get("speakers", {})
-        chosen = [h for h in item.handles if h not in speaker_change.get("remove", [])]
+        removed = speaker_change.get("remove", [])
+        chosen = [h for h in item.handles if h not in removed]
         chosen += speaker_change.get("add", [])
         update.speakers = [people[h] for h in dict.fromkeys(chosen) if h in people]
+        update.presenter_handles = [h for h in item.presenters if h not in removed]
         kept.append(update)
     for update in existing.values():
         session.delete(update)
     note.updates = kept
+
+
+# How alike an update's old and new text must be for the editors' corrections of the old one
+# to follow it to its new anchor (difflib's ratio).
+FOLLOW_SIMILARITY = 0.6
+
+
+def follow_corrections(
+    overrides: dict[str, Any], existing: dict[str, Update], tagged: Sequence[Tagged]
+) -> dict[str, Any]:
+    """The corrections keyed by the anchors of the updates they now belong to.
+
+    An update whose title changed gets a new anchor; its corrections follow it to the new
+    update whose text is most like its own (and that has no corrections of its own), so that
+    retitling a section, or a re-split that names it differently, keeps them. Corrections of
+    an update that is gone, with nothing like it left, stay under their anchor: they apply
+    again if it comes back.
+    """
+    anchors = {item.anchor for item in tagged}
+    moved = {anchor: change for anchor, change in overrides.items() if anchor not in anchors}
+    if not moved:
+        return overrides
+    result = {anchor: change for anchor, change in overrides.items() if anchor in anchors}
+    free = [item for item in tagged if item.anchor not in result]
+    for anchor, change in moved.items():
+        old = existing.get(anchor)
+        best, score = None, FOLLOW_SIMILARITY
+        for item in free if old is not None else ():
+            matcher = difflib.SequenceMatcher(None, old.body, item.section.body, autojunk=False)
+            if matcher.real_quick_ratio() >= score and matcher.quick_ratio() >= score:
+                ratio = matcher.ratio()
+                if ratio >= score:
+                    best, score = item, ratio
+        if best is None:
+            result[anchor] = change
+        else:
+            result[best.anchor] = change
+            free.remove(best)
+    return result
 
 
 def set_update_tags(
@@ -454,34 +524,35 @@ def set_update_tags(
     *,
     regions: Sequence[str],
     speakers: Sequence[str],
+    mentions: Sequence[str] | None = None,
     author: User | None = None,
     now: dt.datetime | None = None,
 ) -> Update:
-    """Set an update's regions and speakers by hand; the choice is kept as a correction of the
-    automatic tags, by anchor, so it survives later edits of the text."""
+    """Set an update's regions (what it is about), mentions (places its text names; None:
+    unchanged) and speakers by hand; the choice is kept as a correction of the automatic tags,
+    so it survives later edits of the text and re-tagging."""
     update = next((u for u in note.updates if u.anchor == anchor), None)
     if update is None:
         raise NoteError(f"This note has no update {anchor!r}.", "anchor")
-    wanted_regions = []
-    for slug in dict.fromkeys(s.strip().lower() for s in regions if s.strip()):
-        region = session.scalar(sa.select(Region).where(Region.slug == slug))
-        if region is None:
-            raise NoteError(f"There is no region {slug!r}.", "regions")
-        wanted_regions.append(region)
+    about = _regions_named(session, regions, "regions")
+    if mentions is None:
+        mentions = [r.slug for r in update.mentioned_regions]
+    mentioned = _regions_named(session, mentions, "mentions") - about
     handles = list(dict.fromkeys(h.strip().lstrip("@").lower() for h in speakers if h.strip()))
     for handle in handles:
         if not find_handles(f"@{handle}") == [handle]:
             raise NoteError(f"{handle!r} is not a valid handle.", "speakers")
-    auto_slugs = set(
-        session.scalars(sa.select(Region.slug).where(Region.id.in_(update.auto_region_ids or [])))
-    )
-    wanted_slugs = {r.slug for r in wanted_regions}
+    ids = set(update.auto_region_ids or []) | set(update.auto_mention_ids or [])
+    slugs = dict(session.execute(sa.select(Region.id, Region.slug).where(Region.id.in_(ids))).all())
+    auto_about = {slugs[rid] for rid in update.auto_region_ids or [] if rid in slugs}
+    auto_mentions = {slugs[rid] for rid in update.auto_mention_ids or [] if rid in slugs}
     auto_handles = set(update.auto_handles or [])
     overrides = dict(note.tag_overrides or {})
     overrides[anchor] = {
-        "regions": {
-            "add": sorted(wanted_slugs - auto_slugs),
-            "remove": sorted(auto_slugs - wanted_slugs),
+        "regions": {"add": sorted(about - auto_about), "remove": sorted(auto_about - about)},
+        "mentions": {
+            "add": sorted(mentioned - auto_mentions),
+            "remove": sorted(auto_mentions - mentioned),
         },
         "speakers": {
             "add": sorted(set(handles) - auto_handles),
@@ -500,6 +571,92 @@ def set_update_tags(
     )
     save_note(session, data, note=note, author=author, now=now)
     return next(u for u in note.updates if u.anchor == anchor)
+
+
+def accept_suggestion(
+    session: Session, note: Note, anchor: str, slug: str, *, author: User | None = None
+) -> Update:
+    """Tag an update with a place its text names that was only suggested: one click of the
+    tag editor. The place becomes a mention, kept as an editor's correction."""
+    update = next((u for u in note.updates if u.anchor == anchor), None)
+    if update is None:
+        raise NoteError(f"This note has no update {anchor!r}.", "anchor")
+    return set_update_tags(
+        session,
+        note,
+        anchor,
+        regions=[r.slug for r in update.about_regions],
+        mentions=[*(r.slug for r in update.mentioned_regions), slug],
+        speakers=[p.handle for p in update.speakers],
+        author=author,
+    )
+
+
+def _regions_named(session: Session, slugs: Sequence[str], field: str) -> set[str]:
+    """The slugs, each checked to name a region."""
+    wanted = set(dict.fromkeys(s.strip().lower() for s in slugs if s.strip()))
+    found = set(session.scalars(sa.select(Region.slug).where(Region.slug.in_(wanted))))
+    for slug in sorted(wanted - found):
+        raise NoteError(f"There is no region {slug!r}.", field)
+    return wanted
+
+
+def retag_note(session: Session, note: Note, tagging: Tagging) -> list[str]:
+    """Split and tag the note again as its text now reads (after the splitter or the region
+    tree changed), keeping the editors' corrections; returns what changed, a line each. The
+    text is unchanged, so no revision is made."""
+    before = _tags_by_anchor(note)
+    with session.no_autoflush:
+        build_updates(session, note, tagging)
+    html = note_html(note)
+    if html != note.body_html:
+        note.body_html = html
+    session.flush()
+    return describe_retagging(before, _tags_by_anchor(note))
+
+
+def _tags_by_anchor(note: Note) -> dict[str, dict[str, list[str]]]:
+    return {
+        update.anchor: {
+            "title": [update.title],
+            "about": [r.slug for r in update.about_regions],
+            "mentions": [r.slug for r in update.mentioned_regions],
+            "speakers": [p.handle for p in update.speakers],
+        }
+        for update in note.updates
+    }
+
+
+def describe_retagging(
+    before: dict[str, dict[str, list[str]]], after: dict[str, dict[str, list[str]]]
+) -> list[str]:
+    """ "+ asia: about asia; mentions indonesia; speakers rina" for a new update, "- intro" for
+    one gone, "~ asia: about +kenya -asia" for one whose tags changed."""
+    lines = []
+    for anchor, tags in after.items():
+        old = before.get(anchor)
+        if old is None:
+            parts = [
+                f"{kind} {', '.join(tags[kind])}" for kind in ("about", "mentions", "speakers")
+            ]
+            lines.append(
+                f"+ {anchor}: " + "; ".join(p for p in parts if p.split(" ", 1)[1:] != [""])
+            )
+            continue
+        parts = []
+        for kind in ("title", "about", "mentions", "speakers"):
+            added = [v for v in tags[kind] if v not in old[kind]]
+            removed = [v for v in old[kind] if v not in tags[kind]]
+            if kind == "title" and added:
+                parts.append(f"title {tags['title'][0]!r}")
+            elif added or removed:
+                parts.append(
+                    " ".join([kind, *(f"+{v}" for v in added), *(f"-{v}" for v in removed)])
+                )
+        if parts:
+            lines.append(f"~ {anchor}: " + "; ".join(parts))
+    lines += [f"- {anchor}" for anchor in before if anchor not in after]
+    return lines
 
 
 def delete_note(session: Session, note: Note) -> None:

@@ -1,38 +1,77 @@
-"""Splitting a note into updates.
+"""Splitting a note into updates, on the block tokens of a Markdown parser (markdown-it-py).
 
-A heading, or a short line ending in ":" on its own ("Regional Campaign Updates:"), starts a
-section. Inside a section, a top-level or second-level list item whose lead names a region
-("Asia (@rina)", "West Africa:", "Kenya - ...") starts an update of its own, and everything
-nested under it belongs to it; so does a bullet among such items that holds only bullets naming
-regions (a group the region tree does not know: "Pacific" over "Fiji: ..."). Other lines belong
-to the section they are in. Sections without any text are dropped; an update keeps its title.
+Notes arrive in two shapes: Markdown with headings, and text pasted from a web page or a word
+processor, whose headings lost their "#" and often their colon. Bullets of either shape ("•",
+"o", "-", "1.") are first made Markdown list items by `render.normalize`; the text is then
+parsed, and a layout model of pasted text reads its blocks:
 
-Items under "Action points", "Next steps" and the like are tasks for people, some of whom are
-named like countries ("Chad: book the interpreters"): they are never split into updates.
+- A Markdown heading is a title. So is a paragraph of one short line, without final
+  punctuation, before a paragraph or a list, that reads like a title: title-cased ("Rome
+  Conference Debrief", "World Justice Forum, Joel Martinez"), a few words ("Latin America",
+  "Actualizaciones regionales"), or the name of a region or of a group of updates ("Global
+  Updates"). A handle before or after it is its speaker ("South Africa VNR Workshop @rina").
+- A line ending in ":" is a title only when it reads like one ("Highlights from Coalition
+  Members:"); a sentence that introduces a list stays text ("@rina then talked briefly about
+  some forward-looking action:").
+- A title glued to the line before it ("June 2019 Coalition Call Notes Global Updates") is cut
+  from it; so is a title glued to the sentence after it ("Peru Learning Exchange update @ana
+  spoke about ...").
+- The first line, when it names the notes themselves ("March 2019 Coalition Call Notes"), is
+  the note's own title: the text under it is the opening.
+- Groups: a title that names a group of updates ("Global Updates", "Regional Campaign
+  Updates:") holds the plain titles after it (a region title inside a regional group, any
+  topic inside a global one) until a title ending in ":", a region title after a global
+  group, a closing title ("Ways to Get Involved") or a Markdown heading of its level or above.
+- Inside a section that names no region, a top-level or second-level bullet whose lead names a
+  region ("Asia (@rina)", "West Africa:", "Kenya - ...") starts an update of its own, with
+  everything nested under it; so does a bullet among such items that holds only bullets naming
+  regions (a group the region tree does not know: "Pacific" over "Fiji: ..."). Under a
+  regional group's title, a top-level bullet that opens with a handle is a regional update
+  even without a region's name first ("• @rina gave an update on the Asia Pro Bono
+  Conference"): its region is the first one its first sentence names.
+- Items under "Action points", "Next steps" and the like are tasks for people, some of whom are
+  named like countries ("Chad: book the interpreters"): they are never split into updates.
+
+Sections without any text are dropped; an update keeps its title. Everything is linear in the
+size of the note: one parse, one pass over its blocks.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from app.taxonomy.services import HANDLE
 from app.taxonomy.services import normalize as fold
 
-from .render import FENCE, INDENT, normalize
+from .render import INDENT, normalize
 
-HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
-ITEM = re.compile(r"^(?P<indent>(?:    )*)(?:-|\d{1,3}[.)]) (?P<text>.*)$")
 LEAD_END = re.compile(r"\s*(?:[:(—–]|\s-\s|$)")
 # Where an item's title ends and its text starts: "Kenya: ...", "Tanzania - ...", "Asia — ...".
 TITLE_END = re.compile(r"[ \t]*(?::|[ \t]-[ \t]|[—–])[ \t]*")
 EMPHASIS = re.compile(r"(?<!\w)[*_`]+|[*_`]+(?!\w)")
 MAX_LABEL = 80
+MAX_TITLE = 100
+MAX_TITLE_WORDS = 14
+SHORT_TITLE_WORDS = 4
+FINAL_PUNCTUATION = tuple(".!?;,…")
 # Small words inside the names of places ("Bay of Bengal", "Middle East & Maghreb").
 PLACE_NAME_LINKS = frozenset(
     {"and", "of", "the", "&", "/", "y", "et", "e", "de", "del", "du", "des", "do", "da"}
 )
+# Words a title-cased title leaves in lower case, in the languages notes are written in.
+SMALL_WORDS = frozenset(
+    {
+        "a", "an", "the", "of", "and", "or", "for", "to", "in", "on", "at", "by", "from",
+        "with", "as", "vs", "via", "de", "del", "la", "las", "el", "los", "y", "e", "et", "du",
+        "des", "le", "les", "da", "do", "das", "dos", "em", "para", "en", "sur", "au", "aux",
+        "pour", "con", "por", "com", "d", "l",
+    }
+)  # fmt: skip
 # Titles of sections of tasks, in the languages notes are written in, alone or joined
 # ("Next steps and action points").
 ACTIONS = re.compile(
@@ -41,22 +80,69 @@ ACTIONS = re.compile(
     r"proximos pasos|acciones|tareas|proximos passos|encaminhamentos|acoes|tarefas"
 )
 TITLE_PARTS = re.compile(r"\s*(?:&|/|,|\band\b|\bet\b|\by\b|\be\b)\s*")
+# Titles of groups of updates (folded): "Global Campaign Updates", "Regional Updates",
+# "Actualizaciones regionales", "Mises à jour régionales", "Atualizações globais".
+_UPDATES = r"(?:updates?|news|highlights|actualizaciones|novedades|noticias|nouvelles|" + (
+    r"mises a jour|actualites|atualizacoes|noticias|novidades)"
+)
+GLOBAL_WORDS = r"(?:global|globales|globais|international|internacional(?:es)?|internationales)"
+REGIONAL_WORDS = r"(?:regional|regionales|regionais|regionaux|country|national|members?)"
+_GROUP = (
+    rf"(?:(?:{GLOBAL_WORDS}|{REGIONAL_WORDS})(?: campaign| coalition| network)?\s+{_UPDATES}"
+    rf"|{_UPDATES}\s+(?:de (?:la |l')?(?:campana|campagne|campanha)\s+)?"
+    rf"(?:{GLOBAL_WORDS}|{REGIONAL_WORDS}|(?:par |por )?(?:region|pays|pais|paises)))"
+)
+GROUP_TITLE = re.compile(rf"^{_GROUP}$")
+GLOBAL_TITLE = re.compile(rf"(?:^|\s){GLOBAL_WORDS}(?:\s|$)")
+# A group title glued to the end of the line before it.
+GLUED_TAIL = re.compile(rf"^(?P<head>.*\S)\s+(?P<title>{_GROUP})\s*:?$")
+# A title glued to the start of the sentence after it: "Peru Learning Exchange update @ana ...".
+GLUED_HEAD = re.compile(
+    r"^(?P<title>(?:[A-Z0-9][\w'’&-]*\s+){1,8}[Uu]pdates?)\s+(?P<rest>(?:@|[A-Z]).*)$", re.DOTALL
+)
+# Closing sections, which end any group: "Ways to Get Involved", "Upcoming events".
+CLOSING = re.compile(
+    r"^(?:ways to (?:get )?involved?|how to get involved|get involved|upcoming events?|"
+    r"other (?:news|announcements|updates)|announcements|next (?:call|steps?)|aob|"
+    r"any other business|formas de participar|como participar|proximos eventos|"
+    r"comment (?:vous )?impliquer|prochains evenements|autres annonces|como se envolver)\b"
+)
+# A first line that names the notes themselves: "March 2019 Coalition Call Notes".
+NOTE_TITLE = re.compile(
+    r"\b(?:notes|minutes|notas|compte[- ]rendu|ata|summary|resumen|resume|"
+    r"call|calls|llamada|appel|chamada|reunion|reuniao)\b"
+)
+YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+EMPTY_PARENTHESES = re.compile(r"\(\s*\)")
+# The words after a region's name in the title of its update: "Latin America Update".
+REGION_TITLE_END = re.compile(
+    r"\s+(?:updates?|news|report|highlights|actualizaci[oó]n(?:es)?|novedades|nouvelles|"
+    r"mise a jour|atualizac[aã]o|atualizac[oõ]es)\s*$",
+    re.IGNORECASE,
+)
+GLUED_HANDLE = re.compile(r"(?<=[^\W\d_])@(?=[a-z0-9_][\w.-]*\b(?![.@]\w))", re.IGNORECASE)
 
 Names = Callable[[str], Sequence[int]]
+
+# Only the blocks are wanted: inline content is read as written, never parsed.
+_parser = MarkdownIt("commonmark").enable("table").disable(["inline", "text_join"])
 
 
 @dataclasses.dataclass
 class Section:
     title: str
-    kind: str  # preamble | heading | label | item
+    kind: str  # preamble | heading | label | title | item
     lines: list[str] = dataclasses.field(default_factory=list)
-    depth: int = 0  # list depth of an item; level of a heading
+    depth: int = 0  # list depth of an item; level of a heading (7: a label, 8: a title)
     region_leads: list[str] = dataclasses.field(default_factory=list)  # bullets naming regions
-    parent: Section | None = None  # for a heading or label, the heading it sits under
-    # The headings or labels with nothing of their own just before this section (only the
-    # sections `split` returns have them), and whether this section sits under the last.
+    parent: Section | None = None  # for a title, the title it sits under
+    # The titles with nothing of their own just before this section (only the sections
+    # `split` returns have them), and whether this section sits under the last.
     groups: list[Section] = dataclasses.field(default_factory=list)
     in_group: bool = False
+    group: str = ""  # a group title's kind: "global" | "regional" | "closing" | ""
+    # For a regional bullet whose lead names no region: the text its region is read from.
+    about_text: str = ""
 
     @property
     def body(self) -> str:
@@ -65,6 +151,19 @@ class Section:
     @property
     def is_empty(self) -> bool:
         return not self.body.strip() and not (self.kind == "item" and self.title)
+
+    @property
+    def is_global(self) -> bool:
+        """Whether this section, or a group it sits in, reports on the whole coalition."""
+        section: Section | None = self
+        while section is not None:
+            if section.group in ("global", "regional"):
+                return section.group == "global"
+            section = section.parent
+        return False
+
+
+# --- reading titles and leads ----------------------------------------------------------------
 
 
 def lead(text: str) -> str:
@@ -114,15 +213,214 @@ def item_title(text: str) -> tuple[str, str]:
     return EMPHASIS.sub("", text).strip().rstrip(":").strip(), ""
 
 
-def _is_label(line: str, following: str) -> bool:
-    text = EMPHASIS.sub("", line).strip()
-    return (
-        text.endswith(":")
-        and 1 < len(text) <= MAX_LABEL
-        and not line.startswith((" ", "\t"))
-        and not ITEM.match(line)
-        and (not following.strip() or bool(ITEM.match(following)))
-    )
+def sentence_title(text: str) -> tuple[str, str]:
+    """A regional bullet that names no region first: its first sentence (to ":" or ".") is its
+    title, the rest its text."""
+    match = re.search(r"[:.](?:\s|$)", text)
+    if match is None or match.start() > MAX_TITLE:
+        return item_title(text)
+    return EMPHASIS.sub("", text[: match.start()]).strip(), text[match.end() :].strip()
+
+
+def clean_title(text: str) -> str:
+    """A title line as shown: emphasis removed, a handle glued to the word before it parted
+    from it ("Other Announcements@rina")."""
+    return GLUED_HANDLE.sub(" @", EMPHASIS.sub("", text)).strip()
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[^\W_][\w'’.-]*", HANDLE.sub(" ", text))
+
+
+def is_title_cased(text: str) -> bool:
+    """Whether the words of `text` are capitalised as a title's are: the first, and most of
+    those that are not small words ("Ways to Get Involved", "Civil Justice Indicator Update")."""
+    words = _words(text)
+    if not words or not (words[0][0].isupper() or words[0][0].isdigit()):
+        return False
+    big = [word for word in words[1:] if word.casefold() not in SMALL_WORDS]
+    if not big:
+        return True
+    capitalised = sum(1 for word in big if word[0].isupper() or word[0].isdigit())
+    return capitalised / len(big) >= 0.75
+
+
+def region_title(title: str, names: Names) -> list[int]:
+    """The regions a title consists of, alone or before "Update" ("Latin America Update",
+    "Kenya (@wanjiru)", "Asia (@rina: chair)"); [] for a title about anything else ("Kenya:
+    paralegals trained")."""
+    bare = EMPTY_PARENTHESES.sub(" ", HANDLE.sub(" ", clean_title(title)))
+    bare = bare.split("(", 1)[0].strip(" :.-–—,")
+    if bare.lower().endswith(" by"):
+        bare = bare[:-3]
+    return list(names(REGION_TITLE_END.sub("", bare))) if bare else []
+
+
+def group_kind(title: str, names: Names) -> str:
+    """ "global", "regional", "closing" or "" for a title (as `clean_title` gives it)."""
+    folded = fold(HANDLE.sub(" ", title)).strip(" .:")
+    if GROUP_TITLE.match(folded):
+        return "global" if GLOBAL_TITLE.search(folded) else "regional"
+    if CLOSING.match(folded):
+        return "closing"
+    head = re.sub(r"\s+(?:campaign\s+)?(?:updates?|news)$", "", folded)
+    if head != folded and head in ("global", "world", "international"):
+        return "global"
+    return ""
+
+
+def looks_like_title(text: str, names: Names, *, strict: bool = False) -> bool:
+    """Whether a stand-alone line reads as a title (see the module's docstring). `strict`: for
+    the first line of a longer paragraph, which must be title-cased or a group's title."""
+    text = clean_title(text)
+    bare = HANDLE.sub(" ", text).strip(" \t-–—,")
+    if bare.lower().endswith(" by"):
+        bare = bare[:-3].strip()
+    if not bare or len(bare) > MAX_TITLE or bare.endswith(FINAL_PUNCTUATION):
+        return False
+    if text.startswith("@") and re.match(r"@\S+\s+[a-z]", text):
+        return False  # "@rina spoke about ..."
+    words = _words(bare)
+    if (
+        not words
+        or len(words) > MAX_TITLE_WORDS
+        or not (words[0][0].isupper() or words[0][0].isdigit())
+    ):
+        return False
+    colon = bare.endswith(":")
+    bare = EMPTY_PARENTHESES.sub(" ", bare.rstrip(":")).strip()
+    if group_kind(bare, names) or region_title(bare, names):
+        return True
+    if is_title_cased(bare):
+        return True
+    return not strict and not colon and len(words) <= SHORT_TITLE_WORDS
+
+
+# --- blocks ----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Item:
+    """A list item: its first line's text, its depth, its lines [start, end) and its items."""
+
+    text: str
+    depth: int
+    start: int
+    end: int
+    children: list[Item] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Block:
+    kind: str  # heading | paragraph | list | other
+    lines: list[str]
+    text: str = ""  # a heading's or paragraph's text
+    level: int = 0  # a heading's
+    items: list[Item] = dataclasses.field(default_factory=list)  # a list's, top level
+    first: int = 0  # the number of its first line in the note
+    plain: bool = False  # text that is never a title: what a glued title was cut from
+
+
+def blocks(text: str) -> list[Block]:
+    """The note's top-level blocks, each with its source lines."""
+    lines = text.split("\n")
+    tokens = _parser.parse(text)
+    found: list[Block] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token.level != 0 or token.map is None or token.nesting == -1:
+            index += 1
+            continue
+        start, end = token.map
+        source = lines[start:end]
+        if token.type == "heading_open":
+            found.append(Block("heading", source, tokens[index + 1].content, int(token.tag[1:])))
+        elif token.type == "paragraph_open":
+            found.append(Block("paragraph", source, tokens[index + 1].content))
+        elif token.type in ("bullet_list_open", "ordered_list_open"):
+            items, index = _items(tokens, index, lines)
+            found.append(Block("list", source, items=items))
+            found[-1].first = start
+            continue
+        else:
+            found.append(Block("other", source))
+        found[-1].first = start
+        index = _close(tokens, index)
+    return found
+
+
+def _close(tokens: list[Token], index: int) -> int:
+    """The index after the block opened at `index`."""
+    token = tokens[index]
+    if token.nesting != 1:
+        return index + 1
+    depth = 0
+    while index < len(tokens):
+        depth += tokens[index].nesting
+        index += 1
+        if depth == 0:
+            return index
+    return index
+
+
+def _items(tokens: list[Token], index: int, lines: list[str]) -> tuple[list[Item], int]:
+    """The items of the list opened at `index`, nested; and the index after the list."""
+    top: list[Item] = []
+    stack: list[Item] = []
+    depth = 0
+    while index < len(tokens):
+        token = tokens[index]
+        depth += token.nesting
+        if token.type == "list_item_open" and token.map is not None:
+            item = Item("", len(stack), token.map[0], token.map[1])
+            (stack[-1].children if stack else top).append(item)
+            stack.append(item)
+        elif token.type == "list_item_close":
+            stack.pop()
+        elif token.type == "inline" and stack and not stack[-1].text:
+            stack[-1].text = token.content.split("\n", 1)[0]
+        index += 1
+        if depth == 0:
+            break
+    return top, index
+
+
+def _unglued(found: list[Block], names: Names) -> Iterator[Block]:
+    """The blocks with each glued title cut from its paragraph."""
+    for block in found:
+        if block.kind != "paragraph":
+            yield block
+            continue
+        first = block.text.split("\n", 1)[0]
+        tail = GLUED_TAIL.match(fold(first)) if len(block.lines) == 1 else None
+        if tail is not None and looks_like_title(first[tail.start("title") :], names):
+            head = first[: tail.start("title")].rstrip()
+            title = first[tail.start("title") :]
+            yield dataclasses.replace(block, lines=[head], text=head, plain=True)
+            yield dataclasses.replace(block, lines=[title], text=title)
+            continue
+        glued = GLUED_HEAD.match(block.text)
+        if (
+            glued is not None
+            and is_title_cased(glued["title"].rsplit(None, 1)[0])
+            and len(_words(glued["rest"])) >= 3
+        ):
+            rest = glued["rest"]
+            yield dataclasses.replace(block, lines=[glued["title"]], text=glued["title"])
+            source = [rest.split("\n", 1)[0], *block.lines[1:]]
+            yield dataclasses.replace(block, lines=source, text=rest)
+            continue
+        if len(block.lines) > 1 and looks_like_title(first, names, strict=True):
+            # A title directly above its paragraph, with no blank line between them.
+            yield dataclasses.replace(block, lines=block.lines[:1], text=first)
+            rest = block.text.split("\n", 1)[1]
+            yield dataclasses.replace(block, lines=block.lines[1:], text=rest)
+            continue
+        yield block
+
+
+# --- splitting -------------------------------------------------------------------------------
 
 
 def _is_actions(section: Section) -> bool:
@@ -139,22 +437,163 @@ def _is_place_like(text: str) -> bool:
     )
 
 
-def _holds_only_regions(lines: list[str], number: int, depth: int, names: Names) -> bool:
-    """Whether the item on line `number` holds bullets, all of which name regions."""
-    children = 0
-    for line in lines[number + 1 :]:
-        match = ITEM.match(line)
-        if match:
-            child_depth = len(match["indent"]) // len(INDENT)
-            if child_depth <= depth:
-                break
-            if child_depth == depth + 1:
-                if not names_regions(match["text"], names):
-                    return False
-                children += 1
-        elif line.strip() and not line.startswith(INDENT * (depth + 1)):
-            break
-    return children > 0
+def _opens_with_handle(text: str) -> bool:
+    """ "@rina gave an update on the Asia Pro Bono Conference": a regional update whose region
+    title is missing, given by someone."""
+    match = HANDLE.match(EMPHASIS.sub("", text).strip())
+    return match is not None
+
+
+def _is_note_title(block: Block, names: Names) -> bool:
+    """Whether the first block is the note's own title ("June 2019 Coalition Call Notes")."""
+    if block.kind != "paragraph" or len(block.lines) != 1:
+        return False
+    folded = fold(block.text)
+    return bool(NOTE_TITLE.search(folded) and YEAR.search(folded)) and not group_kind(
+        block.text, names
+    )
+
+
+class _Splitter:
+    def __init__(self, names: Names) -> None:
+        self.names = names
+        self.sections: list[Section] = [Section("", "preamble")]
+        self.section = self.sections[0]  # the titled section that text goes to
+        self.headings: list[Section] = []  # the open titles, outermost first
+
+    def title(self, text: str, kind: str, level: int) -> None:
+        title = clean_title(text)
+        if kind == "label":
+            title = title.rstrip(":").rstrip()
+        group = group_kind(title, self.names)
+        if kind != "heading":
+            level = self._pasted_level(title, kind, group)
+        while self.headings and (
+            self.headings[-1].depth >= level or (group and self.headings[-1].group)
+        ):
+            self.headings.pop()  # a group of updates never sits inside another
+        section = Section(title, kind, depth=level, group=group)
+        section.parent = self.headings[-1] if self.headings else None
+        self.sections.append(section)
+        self.headings.append(section)
+        self.section = section
+
+    def _pasted_level(self, title: str, kind: str, group: str) -> int:
+        """7 for a title at the top of pasted notes, 8 for one inside an open group."""
+        if kind == "label" or group:
+            return 7
+        open_group = next((s.group for s in reversed(self.headings) if s.depth == 7), "")
+        if open_group == "global" and region_title(title, self.names):
+            return 7  # a region's update ends the global ones
+        return 8 if open_group else 7
+
+    def paragraph(self, block: Block, following: Block | None) -> None:
+        single = len(block.lines) == 1 and not block.plain
+        if single and following is not None and looks_like_title(block.text, self.names):
+            kind = "label" if clean_title(block.text).endswith(":") else "title"
+            self.title(block.text, kind, 8)
+            return
+        section = self.section
+        if ":" in block.text and region_title(section.title, self.names):
+            # "Chile: Fima leads the process" in Latin America's update tags it with Chile.
+            head = block.text.split(":", 1)[0]
+            if names_regions(head, self.names):
+                section.region_leads.append(lead(head))
+        section.lines.extend([*block.lines, ""])
+
+    def list(self, block: Block) -> None:
+        """Split the list's region items off into updates; the rest stays in the section."""
+        section = self.section
+        extracted: list[tuple[Item, Section]] = []
+        in_region = bool(region_title(section.title, self.names))
+        if in_region:
+            # Bullets naming countries in a region's section are part of it and tag it.
+            for item in block.items:
+                for bullet in (item, *item.children):
+                    if names_regions(bullet.text, self.names):
+                        section.region_leads.append(lead(bullet.text))
+        elif not _is_actions(section):
+            # Under a regional group's title, every top-level bullet is a regional update.
+            regional = section.group == "regional"
+            self._find_items(block.items, section, regional, extracted)
+        owner: dict[int, tuple[Item, Section]] = {}
+        for item, update in extracted:
+            for number in range(item.start, item.end):
+                owner[number] = (item, update)
+        for offset, line in enumerate(block.lines):
+            number = block.first + offset
+            if number in owner:
+                item, update = owner[number]
+                if number == item.start:
+                    continue  # its title and text were taken when it was found
+                prefix = INDENT * (item.depth + 1)
+                update.lines.append(
+                    line[len(prefix) :] if line.startswith(prefix) else line.strip()
+                )
+            else:
+                section.lines.append(line)
+        section.lines.append("")
+
+    def _find_items(
+        self,
+        items: list[Item],
+        section: Section,
+        regional: bool,
+        extracted: list[tuple[Item, Section]],
+    ) -> None:
+        names = self.names
+        found_region = False
+        for item in items:
+            is_region = names_regions(item.text, names)
+            if is_region or (regional and item.depth == 0 and _opens_with_handle(item.text)):
+                update = self._start_item(item, section, named=is_region)
+                extracted.append((item, update))
+                found_region = found_region or is_region
+                self._leads(item, update)
+            elif (
+                found_region
+                and _is_place_like(item.text)
+                and item.children
+                and all(names_regions(child.text, names) for child in item.children)
+            ):
+                update = self._start_item(item, section, named=True)
+                extracted.append((item, update))
+                self._leads(item, update)
+            elif item.depth == 0 and item.children:
+                # "- Regional updates:" over region bullets: they are updates of their own.
+                self._find_items(item.children, section, False, extracted)
+
+    def _leads(self, item: Item, update: Section) -> None:
+        """Bullets naming regions inside a region's update are part of it and tag it."""
+        for child in item.children:
+            if names_regions(child.text, self.names):
+                update.region_leads.append(lead(child.text))
+            self._leads(child, update)
+
+    def _start_item(self, item: Item, section: Section, *, named: bool) -> Section:
+        title, rest = item_title(item.text) if named else sentence_title(item.text)
+        update = Section(title, "item", lines=[rest, ""] if rest else [], depth=item.depth)
+        update.parent = section
+        if not named:
+            update.about_text = item.text
+        self.sections.append(update)
+        return update
+
+    def run(self, found: list[Block]) -> list[Section]:
+        if found and _is_note_title(found[0], self.names):
+            self.sections[0].lines.extend([*found[0].lines, ""])
+            found = found[1:]
+        for number, block in enumerate(found):
+            following = found[number + 1] if number + 1 < len(found) else None
+            if block.kind == "heading":
+                self.title(block.text, "heading", block.level)
+            elif block.kind == "paragraph":
+                self.paragraph(block, following)
+            elif block.kind == "list":
+                self.list(block)
+            else:
+                self.section.lines.extend([*block.lines, ""])
+        return self.sections
 
 
 def split(text: str, names: Names) -> list[Section]:
@@ -165,104 +604,33 @@ def split(text: str, names: Names) -> list[Section]:
     of it (and add their regions to its tags): a region's update keeps its countries and its
     speaker, whether it came as a heading or as a pasted bullet.
     """
-    lines = normalize(text).split("\n")
-    sections: list[Section] = [Section("", "preamble")]
-    section = sections[0]  # the heading or label section that lines go to
-    headings: list[Section] = []  # the open headings, outermost first
-    items: list[Section] = []  # the open region updates, outermost first
-    region_siblings: set[int] = set()  # depths at which the open list has region updates
-    in_fence = False
-    for number, line in enumerate(lines):
-        following = lines[number + 1] if number + 1 < len(lines) else ""
-        is_fence = bool(FENCE.match(line))
-        if is_fence:
-            in_fence = not in_fence
-        if not in_fence and not is_fence:
-            heading = HEADING.match(line)
-            if heading or _is_label(line, following):
-                title = heading.group(2) if heading else EMPHASIS.sub("", line).strip()[:-1]
-                level = len(heading.group(1)) if heading else 7
-                while headings and headings[-1].depth >= level:
-                    headings.pop()
-                parent = headings[-1] if headings else None
-                kind = "heading" if heading else "label"
-                section = Section(EMPHASIS.sub("", title).strip(), kind, depth=level)
-                section.parent = parent
-                sections.append(section)
-                if heading:
-                    headings.append(section)
-                items = []
-                region_siblings = set()
-                continue
-            match = ITEM.match(line)
-            if match:
-                depth = len(match["indent"]) // len(INDENT)
-                while items and depth <= items[-1].depth:
-                    items.pop()
-                region_siblings = {d for d in region_siblings if d <= depth}
-                is_region = depth <= 1 and names_regions(match["text"], names)
-                if (is_region or depth in region_siblings) and not _is_actions(section):
-                    parent = items[-1] if items else section
-                    in_region = parent.kind == "item" or names_regions(parent.title, names)
-                    if is_region:
-                        if in_region:
-                            # Inside a region's update, a bullet naming a country is part of
-                            # it and tags it ("• Kenya: ..." under "• East Africa (@wanjiru)").
-                            parent.region_leads.append(lead(match["text"]))
-                        else:
-                            items.append(_start_item(sections, match["text"], depth))
-                            region_siblings.add(depth)
-                            continue
-                    elif (
-                        not in_region
-                        and depth in region_siblings
-                        and _is_place_like(match["text"])
-                        and _holds_only_regions(lines, number, depth, names)
-                    ):
-                        items.append(_start_item(sections, match["text"], depth))
-                        continue
-            elif line.strip():
-                while items and not line.startswith(INDENT * (items[-1].depth + 1)):
-                    items.pop()
-                region_siblings = set() if not line.startswith(" ") else region_siblings
-        if items:
-            prefix = INDENT * (items[-1].depth + 1)
-            items[-1].lines.append(line[len(prefix) :] if line.startswith(prefix) else line.strip())
-        else:
-            section.lines.append(line)
+    found = list(_unglued(blocks(normalize(text)), names))
+    sections = _Splitter(names).run(found)
     kept = _grouped(sections)
     # A note of headings alone still shows them.
     return kept or [s for s in sections if s.title]
 
 
 def _grouped(sections: list[Section]) -> list[Section]:
-    """The sections with something in them, each with the empty headings and labels before it
-    ("## Regional updates", "Regional Campaign Updates:"), which group what follows: a heading
-    while it is the parent of the headings after it, a label until the next heading."""
+    """The sections with something in them, each with the empty titles before it ("##
+    Regional updates", "Regional Campaign Updates:"), which group what follows: a title while
+    it is the parent of the titles after it."""
     kept: list[Section] = []
     pending: list[Section] = []
     group: Section | None = None
     for section in sections:
         if section.is_empty:
-            if section.title and section.kind in ("heading", "label"):
+            if section.title and section.kind != "item":
                 pending.append(section)
             continue
         if pending:
             section.groups, pending = pending, []
             group = section.groups[-1]
-        if group is not None and _ends(group, section):
+        if group is not None and not _is_under(section, group):
             group = None
         section.in_group = group is not None
         kept.append(section)
     return kept
-
-
-def _ends(group: Section, section: Section) -> bool:
-    """Whether `section` is no longer under `group`: a heading not below it, a label after a
-    label's group, the preamble."""
-    if section.kind == "heading":
-        return not _is_under(section, group)
-    return section.kind == "preamble" or (section.kind == "label" and group.kind == "label")
 
 
 def _is_under(section: Section, group: Section) -> bool:
@@ -272,10 +640,3 @@ def _is_under(section: Section, group: Section) -> bool:
             return True
         parent = parent.parent
     return False
-
-
-def _start_item(sections: list[Section], text: str, depth: int) -> Section:
-    title, rest = item_title(text)
-    item = Section(title, "item", lines=[rest, ""] if rest else [], depth=depth)
-    sections.append(item)
-    return item

@@ -139,7 +139,8 @@ def result_json(result: services.Result, note_urls: dict[str, str]) -> dict[str,
             "title": call.display_title,
         },
         "date": services.result_day(result).isoformat(),
-        "regions": [{"slug": r.slug, "name": r.name} for r in update.regions],
+        "regions": [{"slug": r.slug, "name": r.name} for r in update.about_regions],
+        "mentions": [{"slug": r.slug, "name": r.name} for r in update.mentioned_regions],
         "speakers": [{"handle": p.handle, "name": p.display_name} for p in update.speakers],
     }
 

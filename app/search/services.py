@@ -97,8 +97,17 @@ class UpdateRef:
     anchor: str
     title: str
     note: NoteRef
-    regions: list[RegionRef]  # by name, as Update.regions
+    regions: list[RegionRef]  # by name, as Update.regions: what it is about and mentions
     speakers: list[SpeakerRef]  # by handle, as Update.speakers
+    mention_ids: frozenset[int] = frozenset()  # of `regions`, the places its text mentions
+
+    @property
+    def about_regions(self) -> list[RegionRef]:
+        return [region for region in self.regions if region.id not in self.mention_ids]
+
+    @property
+    def mentioned_regions(self) -> list[RegionRef]:
+        return [region for region in self.regions if region.id in self.mention_ids]
 
 
 @dataclasses.dataclass
@@ -328,6 +337,7 @@ _PAGE_UPDATES = (
         Call.start_at,
         Call.title,
         Series.title,
+        Update.mention_region_ids,
     )
     .select_from(_documents)
     .join(Update, Update.id == _documents.c.update_id)
@@ -372,6 +382,7 @@ def _load_updates(session: Session | sa.Connection, ids: list[int]) -> dict[int,
             note,
             sorted(regions.get(row[0], []), key=lambda region: (region.name, region.id)),
             sorted(speakers_.get(row[0], []), key=lambda person: person.handle),
+            frozenset(row[12] or ()),
         )
     return found
 

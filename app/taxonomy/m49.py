@@ -67,7 +67,8 @@ COALITION_NAMES: dict[str, tuple[str | None, tuple[str, ...]]] = {
     ),
     "011": ("West Africa", ("Western Africa", "Afrique de l'Ouest", "África Occidental")),
     "014": ("East and Horn of Africa", ("East Africa", "Eastern Africa", "Horn of Africa")),
-    "017": ("Central Africa", ("Middle Africa",)),
+    # "Congo" alone cannot tell the two Congos apart; both are in Central Africa.
+    "017": ("Central Africa", ("Middle Africa", "Congo")),
     "018": (None, ("Southern Africa",)),
     "015": ("North Africa", ("Northern Africa", "MENA")),
     "202": (None, ("Sub-Saharan Africa", "SSA")),
@@ -97,6 +98,8 @@ COUNTRY_ALIASES: dict[str, tuple[str, ...]] = {
     "CG": ("Republic of the Congo", "Congo-Brazzaville"),
     "CI": ("Côte d'Ivoire", "Cote d'Ivoire", "Ivory Coast"),
     "AE": ("UAE",),
+    "TR": ("Turkey",),  # CLDR's English name is now "Türkiye"
+    "NG": ("Niger Delta",),  # the delta of the Niger river lies in Nigeria, not in Niger
 }
 
 # Names that also begin the names of organisations ("World Bank", "International Legal
@@ -115,20 +118,26 @@ class RegionSeed:
 
 
 # CLDR names that are also everyday words in notes: Portuguese "reunião" is a meeting.
-NOT_NAMES = frozenset({"Reunião"})
+NOT_NAMES = frozenset({"Reunião", "Reunión"})
+# Names that are everyday words once their accents are dropped (French "réunion", Spanish
+# "reunión": a meeting): they name the place only as written, accent and capital included.
+AS_WRITTEN = frozenset({"Réunion", "La Réunion"})
+# Names CLDR gives one country in one language that stand for another place in notes: Spanish
+# CLDR calls the Republic of the Congo "Congo", which in English notes means either Congo.
+NOT_COUNTRY_NAMES = frozenset({"Congo"})
 
 
 def _babel_names(code: str) -> set[str]:
     names = set()
     for locale in ALIAS_LOCALES:
         name = Locale.parse(locale).territories.get(code)
-        if name and name not in NOT_NAMES:
+        if name and name not in NOT_NAMES and name not in NOT_COUNTRY_NAMES:
             names.add(name)
     return names
 
 
 @cache
-def _countries() -> list[dict[str, str]]:
+def countries() -> list[dict[str, str]]:
     table = importlib.resources.files("country_converter") / "country_data.tsv"
     with table.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
@@ -151,7 +160,7 @@ def seeds() -> Iterator[RegionSeed]:
         # one seeded is kept ("LatAm" rather than "LATAM").
         aliases = [alias for alias in (*extra, *others) if alias != (display or name)]
         yield RegionSeed(code, display or name, parent, "group", tuple(aliases))
-    for row in _countries():
+    for row in countries():
         parent = by_name.get(row["UNregion"])
         if parent is None:
             continue

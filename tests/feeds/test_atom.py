@@ -102,7 +102,8 @@ def test_region_feed_has_sub_regions_and_anchors(client: FlaskClient, notes: Not
     link = asia[0].find("a:link[@rel='alternate']", NS)
     assert link is not None
     assert link.get("href") == f"http://localhost/notes/{notes.published.slug}#asia"
-    assert [c.get("term") for c in asia[0].findall("a:category", NS)] == ["asia"]
+    # Its categories: the region it is about, and the country its text mentions.
+    assert [c.get("term") for c in asia[0].findall("a:category", NS)] == ["asia", "indonesia"]
     assert entries(get_feed(client, "/regions/africa.atom")) == []
     assert b"Jakarta" not in client.get("/regions/asia.atom").data
 

@@ -134,6 +134,7 @@ def test_note_summary(client: FlaskClient, data: Data) -> None:
         "recording_url": "https://example.org/recordings/october",
         "url": "http://localhost/notes/october-call",
         "regions": ["global", "west-africa", "asia"],
+        "mentions": ["ghana", "indonesia"],  # Accra, Bandung
         "speakers": ["kofi_m", "rina"],
     }
 
@@ -167,7 +168,9 @@ def test_one_note_with_its_updates(client: FlaskClient, data: Data) -> None:
             "text": "Global updates The global report launched.",
             "url": f"{url}#global-updates",
             "regions": [{"slug": "global", "name": "Global"}],
+            "mentions": [],
             "speakers": [],
+            "presenters": [],
             "suggested_regions": [],
         },
         {
@@ -179,7 +182,9 @@ def test_one_note_with_its_updates(client: FlaskClient, data: Data) -> None:
             "text": "West Africa (@kofi_m) The paralegal summit in Accra drew 120 people.",
             "url": f"{url}#west-africa",
             "regions": [{"slug": "west-africa", "name": "West Africa"}],
+            "mentions": [{"slug": "ghana", "name": "Ghana"}],
             "speakers": [{"handle": "kofi_m", "name": "Kofi Mensah"}],
+            "presenters": ["kofi_m"],
             "suggested_regions": [],
         },
         {
@@ -191,8 +196,10 @@ def test_one_note_with_its_updates(client: FlaskClient, data: Data) -> None:
             "text": "Asia (@Rina) Workshop in Bandung, Indonesia.",
             "url": f"{url}#asia",
             "regions": [{"slug": "asia", "name": "Asia"}],
+            "mentions": [{"slug": "indonesia", "name": "Indonesia"}],
             "speakers": [{"handle": "rina", "name": ""}],
-            "suggested_regions": ["indonesia"],
+            "presenters": ["rina"],
+            "suggested_regions": [],
         },
     ]
 

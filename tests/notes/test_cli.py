@@ -160,7 +160,7 @@ def test_demo_notes_are_split_and_tagged(runner: Any, session: Session) -> None:
         note = find_note(session, slug)
         assert note is not None
         return {
-            u.anchor: (sorted(r.slug for r in u.regions), [p.handle for p in u.speakers])
+            u.anchor: (sorted(r.slug for r in u.about_regions), [p.handle for p in u.speakers])
             for u in note.updates
         }
 

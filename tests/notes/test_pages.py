@@ -188,7 +188,8 @@ def test_live_preview_uses_the_same_renderer_and_tagger(
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert '<span class="chip chip-region">West Africa</span>' in html
-    assert '<span class="chip chip-speaker">@kofi_m</span>' in html
+    assert 'chip-presenter" title="Giving this update">@kofi_m</span>' in html
+    assert '<span class="chip chip-mention" title="Mentioned in the text">Ghana</span>' in html
     assert "<script>" not in html
     assert client.post("/notes/preview", data={"body": "x"}).status_code == 400  # no token
 
@@ -346,3 +347,59 @@ def test_a_save_that_changes_nothing_keeps_the_cached_page(
     session.commit()
     assert client.get(f"/notes/{note.slug}").get_data() == page
     assert builds == [note.slug]
+
+
+def test_the_tag_editor_tells_about_from_mentions_and_accepts_a_suggestion_in_one_click(
+    client: FlaskClient, session: Session, editor: AuthActions
+) -> None:
+    body = (
+        "Global Updates\n\nThe summit is in Nairobi this year.\n\n"
+        "## Asia (@rina)\n- Paralegals in Nepal.\n"
+    )
+    note = publish(session, "Summit", body)
+    page = client.get(f"/notes/{note.slug}").get_data(as_text=True)
+    # What the Asia update is about, and the country its text mentions, apart.
+    assert 'aria-label="About"' in page and 'aria-label="Places mentioned"' in page
+    path = f"/notes/{note.slug}/tags"
+    tags_page = client.get(path).get_data(as_text=True)
+    assert 'name="accept" value="kenya"' in tags_page  # a venue of a global update: suggested
+    token = csrf_token(client, path)
+    accepted = client.post(
+        path, data={"anchor": "global-updates", "accept": "kenya", "csrf_token": token}
+    )
+    assert accepted.status_code == 302
+    api = client.get(f"/api/notes/{note.id}").get_json()
+    global_update = next(u for u in api["updates"] if u["anchor"] == "global-updates")
+    assert [m["slug"] for m in global_update["mentions"]] == ["kenya"]
+    assert [r["slug"] for r in global_update["regions"]] == ["global"]
+    # A mention corrected by hand, in its own field; a bad slug is refused with its reason.
+    data = {"anchor": "asia", "regions": "asia", "mentions": "nepal, bhutan", "speakers": "@rina"}
+    assert client.post(path, data=data | {"csrf_token": token}).status_code == 302
+    asia = next(
+        u
+        for u in client.get(f"/api/notes/{note.id}").get_json()["updates"]
+        if u["anchor"] == "asia"
+    )
+    assert {m["slug"] for m in asia["mentions"]} == {"nepal", "bhutan"}
+    bad = client.post(path, data=data | {"mentions": "atlantis", "csrf_token": token})
+    assert bad.status_code == 422 and "There is no region &#39;atlantis&#39;" in bad.get_data(
+        as_text=True
+    )
+
+
+def test_notes_over_the_size_limit_get_413_and_keep_the_text(
+    client: FlaskClient, editor: AuthActions
+) -> None:
+    token = csrf_token(client, "/notes/new")
+    body = "- Kenya.\n" * 25_000  # 225,000 characters
+    response = client.post(
+        "/notes/new",
+        data={"title": "Too long", "body": body, "status": "draft", "csrf_token": token},
+    )
+    assert response.status_code == 413
+    html = response.get_data(as_text=True)
+    assert "at most 200,000 characters" in html and "Too long" in html
+    preview = client.post("/notes/preview", data={"body": body}, headers={"X-CSRFToken": token})
+    assert preview.status_code == 413 and "at most 200,000 characters" in preview.get_data(
+        as_text=True
+    )

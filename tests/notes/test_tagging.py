@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from app.notes import render
 from app.notes.services import NoteInput, save_note, set_update_tags, tag_sections
-from app.taxonomy.services import find_region, region_matcher
+from app.taxonomy.matching import region_matcher
+from app.taxonomy.services import find_region
 
 HEADINGS = """\
 ## Global updates
@@ -44,11 +45,12 @@ def tag(session: Session) -> Any:
     matcher = region_matcher(session)
 
     def tag(text: str) -> dict[str, tuple[list[str], list[str], list[str]]]:
+        """By anchor: (regions it is about, places its text mentions, speakers)."""
         by_slug = {}
         for item in tag_sections(text, matcher):
             regions = [find_region_by_id(session, rid) for rid in item.region_ids]
-            suggested = [find_region_by_id(session, rid) for rid in item.suggested_ids]
-            by_slug[item.anchor] = (regions, suggested, item.handles)
+            mentions = [find_region_by_id(session, rid) for rid in item.mention_ids]
+            by_slug[item.anchor] = (regions, mentions, item.handles)
         return by_slug
 
     return tag
@@ -66,7 +68,8 @@ def test_markdown_headings(tag: Any) -> None:
     assert result["global-updates"] == (["global"], [], ["marta"])
     regions, suggested, speakers = result["west-africa"]
     assert regions == ["west-africa"] and speakers == ["kofi_m"]
-    assert set(suggested) == {"nigeria", "senegal"}  # countries in the body only suggest
+    # Places its text names are mentions: countries, and cities (Accra, in Ghana).
+    assert set(suggested) == {"nigeria", "senegal", "ghana"}
     assert result["asia"][0] == ["asia"] and result["asia"][2] == ["rina"]
     assert result["ways-to-get-involved"] == ([], [], [])
 
@@ -161,7 +164,8 @@ def test_editor_corrections_survive_an_edit(session: Session) -> None:
     assert "Two workshops" in by_anchor["asia"].body
     assert sorted(r.slug for r in by_anchor["asia"].regions) == ["asia", "indonesia"]
     assert sorted(p.handle for p in by_anchor["asia"].speakers) == ["budi", "rina"]
-    assert [r.slug for r in by_anchor["latin-america"].regions] == ["south-america"]
+    assert [r.slug for r in by_anchor["latin-america"].about_regions] == ["south-america"]
+    assert [r.slug for r in by_anchor["latin-america"].mentioned_regions] == ["chile"]
     assert by_anchor["latin-america"].speakers == []
     assert [r.slug for r in by_anchor["brazil"].regions] == ["brazil"]
 

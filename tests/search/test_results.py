@@ -159,6 +159,7 @@ def test_a_result_links_to_its_update(client: FlaskClient, corpus: Corpus) -> No
         "call": None,
         "date": "2025-06-10",
         "regions": [{"slug": "asia", "name": "Asia"}],
+        "mentions": [{"slug": "indonesia", "name": "Indonesia"}],
         "speakers": [{"handle": "rina", "name": ""}],
     }
     assert "<mark>Bandung</mark>" in result["snippet_html"]

@@ -6,8 +6,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.taxonomy.matching import RegionMatcher
 from app.taxonomy.models import Region, RegionAlias
-from app.taxonomy.services import RegionMatcher, find_region, seed_regions
+from app.taxonomy.services import find_region, seed_regions
 
 NAMES = {
     "Global": 1,
