@@ -436,7 +436,7 @@ def retag_command(dry_run: bool) -> None:
     notes = session.scalars(
         sa.select(Note).order_by(Note.id).options(selectinload(Note.updates))
     ).all()
-    with click.progressbar(notes, label="Tagging", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(notes, label="Tagging notes", show_pos=True) as bar:
         report = [(note.slug, retag_note(session, note, tagging)) for note in bar]
     for slug, lines in report:
         if lines:

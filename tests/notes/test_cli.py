@@ -24,6 +24,7 @@ from app.notes.services import (
     find_note,
     published_notes,
     save_note,
+    set_update_tags,
 )
 from app.taxonomy.models import Person
 
@@ -513,3 +514,68 @@ def test_demo_loads_the_demo_notes_once(runner: Any, session: Session) -> None:
     assert again.exit_code == 0, again.output
     assert "Demo notes: 0 created, 6 already there" in again.output.splitlines()
     assert snapshot(session) == before
+
+
+RETAG_BODY = """\
+Regional Updates
+
+  • Asia (@rina)
+    • Paralegals trained in Nepal.
+  • Latin America (@tomas)
+    • Budget talks in Lima.
+"""
+
+
+def test_retag_splits_and_tags_every_note_again_keeping_corrections(
+    runner: Any, session: Session
+) -> None:
+    note, _ = save_note(session, NoteInput(title="Call", body=RETAG_BODY, status="published"))
+    set_update_tags(session, note, "asia", regions=["asia", "bhutan"], speakers=["@rina"])
+    # As an older tagger left it: the Latin America update untagged, and one update in all.
+    latin = next(u for u in note.updates if u.anchor == "latin-america")
+    latin.regions, latin.auto_region_ids, latin.auto_mention_ids = [], [], []
+    latin.mention_region_ids, latin.anchor = [], "regional-updates"
+    session.commit()
+    revision = note.revision
+
+    dry = invoke(runner, "retag", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert f"{note.slug}:" in dry.output
+    assert "+ latin-america: about latin-america; mentions peru; speakers tomas" in dry.output
+    assert "- regional-updates" in dry.output
+    assert dry.output.splitlines()[-1] == "1 notes: 1 would change, 0 unchanged."
+    session.expire_all()
+    assert {u.anchor for u in note.updates} == {"asia", "regional-updates"}  # nothing saved
+
+    done = invoke(runner, "retag")
+    assert (
+        done.exit_code == 0 and done.output.splitlines()[-1] == "1 notes: 1 changed, 0 unchanged."
+    )
+    session.expire_all()
+    by_anchor = {u.anchor: u for u in note.updates}
+    assert [r.slug for r in by_anchor["latin-america"].about_regions] == ["latin-america"]
+    assert [r.slug for r in by_anchor["latin-america"].mentioned_regions] == ["peru"]
+    # The editor's correction stays, and re-tagging makes no revision: the text is the same.
+    assert sorted(r.slug for r in by_anchor["asia"].about_regions) == ["asia", "bhutan"]
+    assert note.revision == revision
+    again = invoke(runner, "retag")
+    assert again.output.splitlines()[-1] == "1 notes: 0 changed, 1 unchanged."
+
+
+def test_corrections_follow_an_update_whose_title_changed(session: Session) -> None:
+    note, _ = save_note(session, NoteInput(title="Call", body=RETAG_BODY, status="published"))
+    set_update_tags(session, note, "asia", regions=["nepal"], speakers=["@rina", "@budi"])
+    retitled = RETAG_BODY.replace("• Asia (@rina)", "• South Asia (@rina)")
+    save_note(
+        session,
+        NoteInput(title="Call", body=retitled, status="published"),
+        note=note,
+        base_revision=note.revision,
+    )
+    update = next(u for u in note.updates if u.title.startswith("South Asia"))
+    assert update.anchor == "south-asia"
+    # The correction (Nepal added, Asia taken away) applies to the retitled update: Nepal
+    # stays, beside the region its new title names.
+    assert sorted(r.slug for r in update.about_regions) == ["nepal", "south-asia"]
+    assert sorted(p.handle for p in update.speakers) == ["budi", "rina"]
+    assert "asia" not in note.tag_overrides and "south-asia" in note.tag_overrides
