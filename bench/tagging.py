@@ -53,10 +53,12 @@ from app.db import db
 from app.notes.services import Tagged, tag_sections
 from app.taxonomy.matching import region_matcher
 from app.taxonomy.models import Region
-from app.taxonomy.services import HANDLE, seed_regions
+from app.taxonomy.services import seed_regions
 
 ROOT = Path(__file__).resolve().parent
 CORPUS = ROOT / "corpus" / "tagging"
+# A handle, glued to the word before it or not ("Other News@rina").
+GLUED_HANDLE = re.compile(r"@[\w.-]*\w")
 SHARED = ROOT.parent.parent / "shared" / "notes-examples"
 TARGETS = {"corpus": 0.95, "shared": 0.90}
 NOTE_KINDS = ("regions", "countries", "speakers", "pairs")
@@ -221,7 +223,7 @@ def predict(tagged: list[Tagged], tree: Tree) -> list[Update]:
 
 def normalize_title(title: str) -> str:
     """ "México (@ana-lucia)" -> "mexico"."""
-    text = unicodedata.normalize("NFKD", HANDLE.sub(" ", title).replace("’", "'"))
+    text = unicodedata.normalize("NFKD", GLUED_HANDLE.sub(" ", title).replace("’", "'"))
     text = "".join(char for char in text if not unicodedata.combining(char)).casefold()
     return " ".join(re.sub(r"[^\w]+|_", " ", text).split())
 

@@ -293,7 +293,7 @@ def tag_sections(text: str, matcher: RegionMatcher) -> list[Tagged]:
     tagged = []
     anchors: set[str] = set()
     world = matcher.special.get("world")
-    for section in split(text, matcher.names):
+    for section in split(text, matcher.names, matcher.mentions):
         base = slugify(HANDLE.sub("", section.title)) if section.title else "introduction"
         anchor, number = base, 2
         while anchor in anchors:

@@ -39,9 +39,12 @@ size of the note: one parse, one pass over its blocks.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 
+from babel import Locale
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
@@ -58,6 +61,7 @@ MAX_LABEL = 80
 MAX_TITLE = 100
 MAX_TITLE_WORDS = 14
 SHORT_TITLE_WORDS = 4
+SHORT_LABEL_WORDS = 5  # "Welcome and introductions:", "Highlights from members:"
 FINAL_PUNCTUATION = tuple(".!?;,…")
 # Small words inside the names of places ("Bay of Bengal", "Middle East & Maghreb").
 PLACE_NAME_LINKS = frozenset(
@@ -79,6 +83,7 @@ ACTIONS = re.compile(
     r"prochaines etapes|actions a (?:mener|suivre)|suivi|"
     r"proximos pasos|acciones|tareas|proximos passos|encaminhamentos|acoes|tarefas"
 )
+ARTICLE = re.compile(r"^(?:the|la|le|les|el|los|las|l'|o|os|a|as)\s+", re.IGNORECASE)
 TITLE_PARTS = re.compile(r"\s*(?:&|/|,|\band\b|\bet\b|\by\b|\be\b)\s*")
 # Titles of groups of updates (folded): "Global Campaign Updates", "Regional Updates",
 # "Actualizaciones regionales", "Mises à jour régionales", "Atualizações globais".
@@ -100,12 +105,16 @@ GLUED_TAIL = re.compile(rf"^(?P<head>.*\S)\s+(?P<title>{_GROUP})\s*:?$")
 GLUED_HEAD = re.compile(
     r"^(?P<title>(?:[A-Z0-9][\w'’&-]*\s+){1,8}[Uu]pdates?)\s+(?P<rest>(?:@|[A-Z]).*)$", re.DOTALL
 )
+# A paragraph that opens with a label: "Next meeting: 12 May".
+INLINE_LABEL = re.compile(r"^(?P<title>[^:\n]{3,40}):\s+(?P<rest>\S.*)$", re.DOTALL)
 # Closing sections, which end any group: "Ways to Get Involved", "Upcoming events".
 CLOSING = re.compile(
     r"^(?:ways to (?:get )?involved?|how to get involved|get involved|upcoming events?|"
-    r"other (?:news|announcements|updates)|announcements|next (?:call|steps?)|aob|"
-    r"any other business|formas de participar|como participar|proximos eventos|"
-    r"comment (?:vous )?impliquer|prochains evenements|autres annonces|como se envolver)\b"
+    r"other (?:news|announcements|updates|business)|announcements|next (?:call|steps?|meeting)|"
+    r"aob|any other business|date of (?:the )?next (?:call|meeting)|"
+    r"formas de participar|como participar|proximos eventos|otros anuncios|"
+    r"comment (?:vous )?impliquer|prochains evenements|autres annonces|questions diverses|"
+    r"como se envolver|outros anuncios|proximos passos)\b"
 )
 # A first line that names the notes themselves: "March 2019 Coalition Call Notes".
 NOTE_TITLE = re.compile(
@@ -131,7 +140,7 @@ _parser = MarkdownIt("commonmark").enable("table").disable(["inline", "text_join
 @dataclasses.dataclass
 class Section:
     title: str
-    kind: str  # preamble | heading | label | title | item
+    kind: str  # note (its own title line) | preamble | heading | label | title | item
     lines: list[str] = dataclasses.field(default_factory=list)
     depth: int = 0  # list depth of an item; level of a heading (7: a label, 8: a title)
     region_leads: list[str] = dataclasses.field(default_factory=list)  # bullets naming regions
@@ -164,6 +173,12 @@ class Section:
 
 
 # --- reading titles and leads ----------------------------------------------------------------
+
+
+def lead_part(text: str) -> str:
+    """An item's text before ":" or " - ", handles included: "Sahel (@issa_m)"."""
+    match = re.search(r":|\s-\s|[—–]", text)
+    return text[: match.start()] if match else text
 
 
 def lead(text: str) -> str:
@@ -247,13 +262,30 @@ def is_title_cased(text: str) -> bool:
 
 def region_title(title: str, names: Names) -> list[int]:
     """The regions a title consists of, alone or before "Update" ("Latin America Update",
-    "Kenya (@wanjiru)", "Asia (@rina: chair)"); [] for a title about anything else ("Kenya:
-    paralegals trained")."""
+    "Kenya (@wanjiru)", "Asia (@rina: chair)"), with at most one place the tree does not know
+    ("Asia and the Pacific"); [] for a title about anything else ("Kenya: paralegals
+    trained", "South Africa VNR Workshop")."""
     bare = EMPTY_PARENTHESES.sub(" ", HANDLE.sub(" ", clean_title(title)))
     bare = bare.split("(", 1)[0].strip(" :.-–—,")
     if bare.lower().endswith(" by"):
         bare = bare[:-3]
-    return list(names(REGION_TITLE_END.sub("", bare))) if bare else []
+    bare = REGION_TITLE_END.sub("", bare)
+    if not bare:
+        return []
+    found = list(names(bare))
+    if found:
+        return found
+    unknown = 0
+    for part in TITLE_PARTS.split(bare):
+        part = ARTICLE.sub("", part).strip()
+        named = names(part) if part else []
+        if named:
+            found += [rid for rid in named if rid not in found]
+        elif re.fullmatch(r"[A-Z][\w'-]+", part) and not unknown:
+            unknown += 1
+        elif part:
+            return []
+    return found
 
 
 def group_kind(title: str, names: Names) -> str:
@@ -280,6 +312,8 @@ def looks_like_title(text: str, names: Names, *, strict: bool = False) -> bool:
         return False
     if text.startswith("@") and re.match(r"@\S+\s+[a-z]", text):
         return False  # "@rina spoke about ..."
+    if re.search(r"\S:\s+\S", re.sub(r"\([^)]*\)", "", text)):
+        return False  # "Kenya: paralegals trained", "Facilitator: @rina": a label and its text
     words = _words(bare)
     if (
         not words
@@ -293,7 +327,9 @@ def looks_like_title(text: str, names: Names, *, strict: bool = False) -> bool:
         return True
     if is_title_cased(bare):
         return True
-    return not strict and not colon and len(words) <= SHORT_TITLE_WORDS
+    if strict:
+        return False
+    return len(words) <= (SHORT_LABEL_WORDS if colon else SHORT_TITLE_WORDS)
 
 
 # --- blocks ----------------------------------------------------------------------------------
@@ -400,6 +436,15 @@ def _unglued(found: list[Block], names: Names) -> Iterator[Block]:
             yield dataclasses.replace(block, lines=[head], text=head, plain=True)
             yield dataclasses.replace(block, lines=[title], text=title)
             continue
+        inline = INLINE_LABEL.match(block.text)
+        if inline is not None and CLOSING.match(fold(inline["title"])):
+            # "Next meeting: 12 May at 14:00 UTC (@lucia_f)"
+            yield dataclasses.replace(block, lines=[inline["title"]], text=inline["title"])
+            rest = inline["rest"]
+            yield dataclasses.replace(
+                block, lines=[rest.split("\n", 1)[0], *block.lines[1:]], text=rest
+            )
+            continue
         glued = GLUED_HEAD.match(block.text)
         if (
             glued is not None
@@ -411,13 +456,27 @@ def _unglued(found: list[Block], names: Names) -> Iterator[Block]:
             source = [rest.split("\n", 1)[0], *block.lines[1:]]
             yield dataclasses.replace(block, lines=source, text=rest)
             continue
-        if len(block.lines) > 1 and looks_like_title(first, names, strict=True):
-            # A title directly above its paragraph, with no blank line between them.
-            yield dataclasses.replace(block, lines=block.lines[:1], text=first)
-            rest = block.text.split("\n", 1)[1]
-            yield dataclasses.replace(block, lines=block.lines[1:], text=rest)
-            continue
+        yield from _titled_lines(block, names)
+
+
+def _titled_lines(block: Block, names: Names) -> Iterator[Block]:
+    """The paragraph, with each line in it that is a title directly above its text (no blank
+    line between them) made a block of its own: a title-cased line, or a short line above one at
+    least twice as long (pasted paragraphs are one line each, not wrapped)."""
+    texts = block.text.split("\n")
+    cuts = [0]
+    for number, line in enumerate(texts[:-1]):
+        following = texts[number + 1]
+        if looks_like_title(line, names, strict=len(line) * 2 > len(following)):
+            cuts += [number, number + 1]
+    cuts.append(len(texts))
+    if len(cuts) == 2:
         yield block
+        return
+    for start, end in itertools.pairwise(cuts):
+        if start < end:
+            text = "\n".join(texts[start:end])
+            yield dataclasses.replace(block, lines=block.lines[start:end], text=text)
 
 
 # --- splitting -------------------------------------------------------------------------------
@@ -444,19 +503,40 @@ def _opens_with_handle(text: str) -> bool:
     return match is not None
 
 
+@functools.cache
+def _month_names() -> frozenset[str]:
+    """Month names, folded, in the languages notes are written in (from CLDR, through Babel)."""
+    names = set()
+    for code in ("en", "es", "fr", "pt"):
+        for width in ("wide", "abbreviated"):
+            names |= {
+                fold(n).strip(".") for n in Locale.parse(code).months["format"][width].values()
+            }
+    return frozenset(name for name in names if len(name) > 2)
+
+
 def _is_note_title(block: Block, names: Names) -> bool:
-    """Whether the first block is the note's own title ("June 2019 Coalition Call Notes")."""
-    if block.kind != "paragraph" or len(block.lines) != 1:
+    """Whether the first block opens with the note's own title ("June 2019 Coalition Call
+    Notes", "Coalition call – 11 September", "# Asia-Pacific regional call — notes"): a line
+    naming the call or its notes, or dated, that is not a group's title."""
+    if block.kind not in ("paragraph", "heading"):
         return False
-    folded = fold(block.text)
-    return bool(NOTE_TITLE.search(folded) and YEAR.search(folded)) and not group_kind(
-        block.text, names
-    )
+    first = block.text.split("\n", 1)[0]
+    folded = fold(first)
+    if (
+        len(first) > MAX_TITLE
+        or first.rstrip().endswith(FINAL_PUNCTUATION)
+        or group_kind(first, names)
+    ):
+        return False
+    words = set(re.findall(r"\w+", folded))
+    return bool(NOTE_TITLE.search(folded) or YEAR.search(folded) or words & _month_names())
 
 
 class _Splitter:
-    def __init__(self, names: Names) -> None:
+    def __init__(self, names: Names, places: Names) -> None:
         self.names = names
+        self.places = places
         self.sections: list[Section] = [Section("", "preamble")]
         self.section = self.sections[0]  # the titled section that text goes to
         self.headings: list[Section] = []  # the open titles, outermost first
@@ -505,7 +585,11 @@ class _Splitter:
         """Split the list's region items off into updates; the rest stays in the section."""
         section = self.section
         extracted: list[tuple[Item, Section]] = []
-        in_region = bool(region_title(section.title, self.names))
+        # A region's section, or one given by someone ("Sahel (@issa_m)"): its region bullets
+        # are part of it.
+        in_region = bool(region_title(section.title, self.names)) or (
+            section.kind != "preamble" and bool(HANDLE.search(section.title))
+        )
         if in_region:
             # Bullets naming countries in a region's section are part of it and tag it.
             for item in block.items:
@@ -545,7 +629,7 @@ class _Splitter:
         found_region = False
         for item in items:
             is_region = names_regions(item.text, names)
-            if is_region or (regional and item.depth == 0 and _opens_with_handle(item.text)):
+            if is_region or (regional and item.depth == 0 and self._is_regional(item)):
                 update = self._start_item(item, section, named=is_region)
                 extracted.append((item, update))
                 found_region = found_region or is_region
@@ -562,6 +646,17 @@ class _Splitter:
             elif item.depth == 0 and item.children:
                 # "- Regional updates:" over region bullets: they are updates of their own.
                 self._find_items(item.children, section, False, extracted)
+
+    def _is_regional(self, item: Item) -> bool:
+        """Whether a bullet under a regional group's title is a regional update of its own:
+        given by someone ("@rina gave an update on ...", "Sahel (@issa_m)"), a place the tree
+        does not know ("Pacific"), or a first sentence naming a place ("The Eastern Europe
+        working group did not meet")."""
+        text = item.text
+        if _opens_with_handle(text) or HANDLE.search(lead_part(text)) or _is_place_like(text):
+            return True
+        first = re.split(r"[.:](?:\s|$)", text, maxsplit=1)[0]
+        return bool(self.places(first))
 
     def _leads(self, item: Item, update: Section) -> None:
         """Bullets naming regions inside a region's update are part of it and tag it."""
@@ -581,7 +676,13 @@ class _Splitter:
 
     def run(self, found: list[Block]) -> list[Section]:
         if found and _is_note_title(found[0], self.names):
-            self.sections[0].lines.extend([*found[0].lines, ""])
+            # The note's own title line: shown above what follows, an update of its own only
+            # if text follows it before the first section (that text is the opening).
+            first = found[0]
+            title = first.text.split("\n", 1)[0]
+            self.sections.insert(0, Section(clean_title(title), "note"))
+            rest = first.lines[1:] if first.kind == "paragraph" else []
+            self.sections[1].lines.extend([*rest, ""] if rest else [])
             found = found[1:]
         for number, block in enumerate(found):
             following = found[number + 1] if number + 1 < len(found) else None
@@ -596,16 +697,16 @@ class _Splitter:
         return self.sections
 
 
-def split(text: str, names: Names) -> list[Section]:
+def split(text: str, names: Names, places: Names | None = None) -> list[Section]:
     """The note's sections and region updates, in order; `names` gives the regions a text
-    consists of ([] if it is not only region names).
+    consists of ([] if it is not only region names), `places` those a sentence names.
 
     Inside a section or bullet that itself names a region, bullets naming regions stay part
     of it (and add their regions to its tags): a region's update keeps its countries and its
     speaker, whether it came as a heading or as a pasted bullet.
     """
     found = list(_unglued(blocks(normalize(text)), names))
-    sections = _Splitter(names).run(found)
+    sections = _Splitter(names, places or (lambda text: [])).run(found)
     kept = _grouped(sections)
     # A note of headings alone still shows them.
     return kept or [s for s in sections if s.title]

@@ -286,19 +286,24 @@ def test_short_names_and_portuguese(tag: Any) -> None:
     assert result["lao-pdr-cambodia"][0] == ["laos", "cambodia"]
     assert result["mocambique"][0] == ["mozambique"]
     assert result["guine-bissau-e-cabo-verde"][0] == ["guinea-bissau", "cabo-verde"]
-    assert tag("## Reunião de coordenação\n- Pauta.\n")["reuniao-de-coordenacao"][0] == []
+    meeting = tag("## Atualizações\n- Pauta.\n\n## Reunião de coordenação\n- Pauta.\n")
+    assert meeting["reuniao-de-coordenacao"][0] == []
 
 
 def test_region_names_sharing_their_ending(tag: Any) -> None:
     text = (
         "# Regional call – East and Southern Africa\n24 participants.\n\n"
-        "## West, Central and Southern Africa\n- Joint report.\n"
+        "## West, Central and Southern Africa\n- Joint report.\n\n"
+        "## East and Southern Africa\n- Joint report.\n"
     )
     result = tag(text)
-    assert result["regional-call-east-and-southern-africa"][0] == [
-        "east-and-horn-of-africa",
-        "southern-africa",
+    # The first heading names the call: the note's own title, above its opening.
+    assert list(result) == [
+        "introduction",
+        "west-central-and-southern-africa",
+        "east-and-southern-africa",
     ]
+    assert result["east-and-southern-africa"][0] == ["east-and-horn-of-africa", "southern-africa"]
     assert result["west-central-and-southern-africa"][0] == [
         "west-africa",
         "central-africa",
