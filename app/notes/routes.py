@@ -13,7 +13,7 @@ from werkzeug import Response
 from app.auth.models import Role
 from app.auth.routes import role_required
 from app.cache import cached_html
-from app.calls.services import find_calls
+from app.calls.services import find_calls, get_call
 from app.db import db, utcnow
 from app.forms import options
 from app.taxonomy.services import region_matcher
@@ -68,12 +68,20 @@ def show_note(slug: str) -> Response:
 # --- editors ---------------------------------------------------------------------------------
 
 
-def _call_choices() -> list[tuple[str, str]]:
+def _call_choices(chosen: str | None) -> list[tuple[str, str]]:
+    """The latest calls and the next few, newest first, and the call `chosen` (an id), however
+    old or far off: the call a note is of must be in the menu, or saving the form detaches it."""
     now = utcnow()
-    calls = find_calls(db.session, end=now, limit=24, newest_first=True, public_only=False)
-    upcoming = find_calls(db.session, start=now, limit=3, public_only=False)
+    calls = [
+        *find_calls(db.session, start=now, limit=3, public_only=False),
+        *find_calls(db.session, end=now, limit=24, newest_first=True, public_only=False),
+    ]
+    current = get_call(db.session, int(chosen)) if chosen and chosen.isdigit() else None
+    if current is not None:
+        calls.append(current)
+    unique = {call.id: call for call in calls}.values()  # a call under way is past and upcoming
     choices = [("", _("No call"))]
-    for call in [*upcoming[::-1], *calls]:
+    for call in sorted(unique, key=lambda call: (call.start_at, call.id), reverse=True):
         label = f"{call.start_at.date().isoformat()} · {call.display_title}"
         choices.append((str(call.id), label))
     return choices
@@ -93,12 +101,12 @@ def _note_input(form: NoteForm, note: Note | None) -> services.NoteInput:
 
 def _editor(note: Note | None) -> Any:
     form = NoteForm(obj=note if request.method == "GET" else None)
-    form.call_id.choices = options(_call_choices())
     if note is not None and form.call_id.data is None:
         form.call_id.data = str(note.call_id or "")
+    if request.method == "GET" and note is None and request.args.get("call", "").isdigit():
+        form.call_id.data = request.args["call"]
+    form.call_id.choices = options(_call_choices(form.call_id.data))
     if request.method == "GET":
-        if note is None and request.args.get("call", "").isdigit():
-            form.call_id.data = request.args["call"]
         form.base_revision.data = str(note.revision) if note else "0"
         return render_template("notes/edit.html", form=form, note=note, conflict=None)
     conflict = None

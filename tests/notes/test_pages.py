@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.calls import services as calls
 from app.calls.models import Call
+from app.db import utcnow
 from app.notes import services
 from app.notes.models import Note
 from app.notes.services import NoteInput, delete_note, save_note, set_update_tags
@@ -155,6 +157,53 @@ def test_write_notes_through_the_editor(
     assert "+- Second." in text and "-- First." in text
     session.expire_all()
     assert "First." in session.get(Note, note.id).body
+
+
+def call_menu(page: str) -> list[tuple[bool, str]]:
+    """The editor's call menu: (selected, value) of each option."""
+    menu = re.search(r'<select id="call_id" name="call_id">(.*?)</select>', page, re.S)
+    assert menu, "no call menu"
+    return [
+        (bool(chosen), value)
+        for chosen, value in re.findall(r'<option (selected )?value="([^"]*)"', menu.group(1))
+    ]
+
+
+def chosen_call(page: str) -> str:
+    """The call a browser sends from the editor's menu: the selected option, else the first."""
+    menu = call_menu(page)
+    return next((value for chosen, value in menu if chosen), menu[0][1])
+
+
+def test_the_editor_keeps_a_note_on_its_call_however_old(
+    client: FlaskClient, session: Session, editor: AuthActions
+) -> None:
+    """The menu offers the latest calls; a note of an older one finds its own call there too,
+    chosen, so that saving the note leaves it on its call."""
+    first = (utcnow() - dt.timedelta(weeks=40)).date().isoformat()
+    oldest = coalition_series(session, first, "FREQ=WEEKLY;BYDAY=TU").calls[0]
+    note = publish(session, call_id=oldest.id)
+    path = f"/notes/{note.slug}/edit"
+    page = client.get(path).get_data(as_text=True)
+    assert chosen_call(page) == str(oldest.id)
+    assert [value for _, value in call_menu(page)].count(str(oldest.id)) == 1
+    data = {
+        "title": note.title,
+        "call_id": chosen_call(page),
+        "status": "published",
+        "language": "en",
+        "recording_url": "",
+        "body": BODY + "- A late addition.\n",
+        "base_revision": "1",
+        "csrf_token": csrf_token(client, path),
+    }
+    assert client.post(path, data=data).status_code == 302
+    session.expire_all()
+    saved = session.get(Note, note.id)
+    assert saved is not None and saved.revision == 2 and saved.call_id == oldest.id
+    # Writing notes from an old call's page starts with that call chosen, too.
+    new_page = client.get(f"/notes/new?call={oldest.id}").get_data(as_text=True)
+    assert chosen_call(new_page) == str(oldest.id)
 
 
 def test_editor_rejects_bad_input(client: FlaskClient, editor: AuthActions) -> None:
