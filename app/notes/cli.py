@@ -184,6 +184,7 @@ def save_file(
         # A note found by its slug keeps it (saving a slug shortens it to 80 characters).
         slug="" if note is not None else note_file.slug,
         tag_overrides=note_file.tags,
+        published_at=published_at(note_file, note),
     )
     title = note.title if note is not None else ""
     try:
@@ -201,6 +202,19 @@ def save_file(
         )
     outcome = "created" if note is None else "replaced" if changed else "unchanged"
     return saved, outcome
+
+
+def published_at(note_file: NoteFile, note: Note | None) -> dt.datetime | None:
+    """The publication time the file gives its note: None (the note's own, or the time of the
+    import for a note it publishes) when it gives none, or the one the note has to the second,
+    as export writes it."""
+    published = note_file.published
+    if published is None or note_file.status != NoteStatus.PUBLISHED:
+        return None
+    stored = note.published_at if note is not None else None
+    if stored is not None and stored.replace(microsecond=0) == published:
+        return None
+    return published
 
 
 @dataclasses.dataclass

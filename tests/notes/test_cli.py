@@ -6,8 +6,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import feedparser
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 import config
@@ -494,6 +496,56 @@ def test_dry_run_writes_nothing(runner: Any, session: Session, tmp_path: Path) -
         "1 created, 1 replaced, 0 unchanged, 1 failed (dry run: nothing was saved)",
     ]
     assert snapshot(session) == before
+
+
+def test_publication_dates_survive_export_and_import_into_an_empty_database(
+    runner: Any, session: Session, client: FlaskClient, tmp_path: Path
+) -> None:
+    """Moved to a new instance, old notes keep their dates: in the archive and the feeds they
+    are not new. (The notes are deleted to stand for the new instance's empty database.)"""
+    dates = {
+        "april-call": dt.datetime(2025, 4, 9, 15, 30, tzinfo=dt.UTC),
+        "march-call": dt.datetime(2025, 3, 12, 16, 0, tzinfo=dt.UTC),
+    }
+    for slug, published_at in dates.items():
+        data = NoteInput(
+            title=slug.replace("-", " ").capitalize(), body="Text.", status="published"
+        )
+        save_note(session, data, now=published_at)
+    save_note(session, NoteInput(title="A draft", body="Text."))
+    session.commit()
+    assert invoke(runner, "export", tmp_path).exit_code == 0
+    assert "\npublished: 2025-04-09T15:30:00Z\n" in (tmp_path / "april-call.md").read_text()
+    for note in session.scalars(sa.select(Note)).all():
+        delete_note(session, note)
+    session.commit()
+
+    # April is imported first (files go by name): the import's time would put it last.
+    result = invoke(runner, "import", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "3 created, 0 replaced, 0 unchanged, 0 failed"
+    session.expire_all()
+    notes = session.scalars(sa.select(Note).order_by(Note.slug)).all()
+    assert {note.slug: note.published_at for note in notes} == dates | {"a-draft": None}
+    feed = feedparser.parse(client.get("/notes.atom").data)
+    assert [entry.title for entry in feed.entries] == ["April call", "March call"]
+    assert [entry.published for entry in feed.entries] == [
+        "2025-04-09T15:30:00Z",
+        "2025-03-12T16:00:00Z",
+    ]
+    assert [note.slug for note in published_notes(session)] == ["april-call", "march-call"]
+
+    # Imported again, the files are unchanged; a date edited in a file is a change of its note.
+    assert (
+        invoke(runner, "import", tmp_path).output.splitlines()[-1].endswith("3 unchanged, 0 failed")
+    )
+    path = tmp_path / "march-call.md"
+    path.write_text(path.read_text().replace("2025-03-12T16:00:00Z", "2025-03-13T09:00:00+02:00"))
+    assert invoke(runner, "import", tmp_path).exit_code == 1
+    assert invoke(runner, "import", tmp_path, "--replace").exit_code == 0
+    session.expire_all()
+    march = find_note(session, "march-call")
+    assert march is not None and march.published_at == dt.datetime(2025, 3, 13, 7, tzinfo=dt.UTC)
 
 
 # --- export ----------------------------------------------------------------------------------
