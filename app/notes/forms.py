@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, TextAreaField, URLField
+from wtforms import (
+    HiddenField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    URLField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.forms import options
@@ -27,7 +34,11 @@ class NoteForm(FlaskForm):
             "Headings or bullets naming a region start an update; @handles name speakers."
         ),
     )
-    base_revision = HiddenField()
+    base_revision = HiddenField()  # the revision the editor opened
+    # After a refused save: the newer revision the editor was shown the difference with, which
+    # only the "overwrite" button saves over (Save keeps the revision opened, and is refused).
+    overwrite_revision = HiddenField()
+    overwrite = SubmitField(_l("Overwrite with my version"))
 
 
 class UpdateTagsForm(FlaskForm):

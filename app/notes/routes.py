@@ -99,6 +99,14 @@ def _note_input(form: NoteForm, note: Note | None) -> services.NoteInput:
     )
 
 
+def _base_revision(form: NoteForm) -> int:
+    """The revision the editor's text is to be saved over: the one opened, or the one a refused
+    save showed when the editor chose to overwrite it. None given (a form not from the editor)
+    is 0, which every saved note is past: refused, never saved over silently."""
+    base = form.overwrite_revision.data if form.overwrite.data else form.base_revision.data
+    return int(base) if base and base.isdigit() else 0
+
+
 def _editor(note: Note | None) -> Any:
     form = NoteForm(obj=note if request.method == "GET" else None)
     if note is not None and form.call_id.data is None:
@@ -111,18 +119,19 @@ def _editor(note: Note | None) -> Any:
         return render_template("notes/edit.html", form=form, note=note, conflict=None)
     conflict = None
     if form.validate():
-        base = int(form.base_revision.data) if (form.base_revision.data or "").isdigit() else None
         try:
             saved, changed = services.save_note(
                 db.session,
                 _note_input(form, note),
                 note=note,
                 author=current_user,
-                base_revision=base if note else None,
+                base_revision=_base_revision(form) if note else None,
             )
         except services.NoteConflict as exc:
+            # The revision opened stays the form's base: saving again as before is refused
+            # again, and only "overwrite" saves over the revision whose difference is shown.
             conflict = exc
-            form.base_revision.data = str(exc.note.revision)
+            form.overwrite_revision.data = str(exc.note.revision)
             flash(str(exc), "error")
             return render_template("notes/edit.html", form=form, note=note, conflict=conflict), 409
         except services.NoteError as exc:
@@ -147,7 +156,8 @@ def new_note() -> Any:
 @bp.route("/notes/<slug>/edit", methods=["GET", "POST"])
 @role_required(Role.EDITOR)
 def edit_note(slug: str) -> Any:
-    """Change a note; saving over a newer revision is refused and shows the difference."""
+    """Change a note; saving over a newer revision is refused and shows the difference, until
+    the editor chooses to overwrite that revision."""
     note = services.find_note(db.session, slug)
     if note is None:
         abort(404)

@@ -206,6 +206,66 @@ def test_the_editor_keeps_a_note_on_its_call_however_old(
     assert chosen_call(new_page) == str(oldest.id)
 
 
+def hidden_fields(page: str) -> dict[str, str]:
+    """The hidden inputs of the note editor's form, as a browser would send them."""
+    form = re.search(r'<form method="post" novalidate id="note-form".*?</form>', page, re.S)
+    assert form, "no note form"
+    fields = re.findall(r'<input id="[^"]*" name="([^"]+)" type="hidden" value="([^"]*)">', form[0])
+    return dict(fields)
+
+
+def test_after_a_conflict_only_an_explicit_overwrite_saves_over_the_other_edit(
+    client: FlaskClient, session: Session, editor: AuthActions
+) -> None:
+    """Two editors open revision 1; the first saves. The second is refused and shown the
+    difference; saving again as before is refused again, and only "Overwrite with my version"
+    (which names the revision it overwrites) replaces the first editor's text."""
+    note = publish(session, title="November call")
+    path = f"/notes/{note.slug}/edit"
+    opened = hidden_fields(client.get(path).get_data(as_text=True))
+    assert opened["base_revision"] == "1"
+    data = {
+        "title": "November call",
+        "call_id": "",
+        "status": "published",
+        "language": "en",
+        "recording_url": "",
+    }
+    first = data | opened | {"body": BODY + "- First.\n"}
+    assert client.post(path, data=first).status_code == 302
+
+    mine = data | opened | {"body": BODY + "- Second.\n"}
+    conflict = client.post(path, data=mine)
+    assert conflict.status_code == 409
+    page = conflict.get_data(as_text=True)
+    assert "+- Second." in page and "-- First." in page
+    assert 'name="overwrite" type="submit" value="Overwrite with my version"' in page
+    shown = hidden_fields(page)
+    assert shown["base_revision"] == "1" and shown["overwrite_revision"] == "2"
+
+    again = client.post(path, data=mine | shown)  # plain Save, once more
+    assert again.status_code == 409
+    assert "+- Second." in again.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Note, note.id).body == BODY + "- First.\n"
+
+    overwrite = mine | shown | {"overwrite": "Overwrite with my version"}
+    assert client.post(path, data=overwrite).status_code == 302
+    session.expire_all()
+    saved = session.get(Note, note.id)
+    assert saved.body == BODY + "- Second.\n" and saved.revision == 3
+
+    # Overwriting revision 2 when a revision 3 has come meanwhile: refused, with the new diff.
+    late = client.post(path, data=overwrite | {"body": BODY + "- Third.\n"})
+    assert late.status_code == 409
+    assert hidden_fields(late.get_data(as_text=True))["overwrite_revision"] == "3"
+    # A form that names no revision it is based on saves over none.
+    unbased = {k: v for k, v in mine.items() if k != "base_revision"}
+    assert client.post(path, data=unbased).status_code == 409
+    session.expire_all()
+    assert session.get(Note, note.id).revision == 3
+
+
 def test_editor_rejects_bad_input(client: FlaskClient, editor: AuthActions) -> None:
     data = {
         "title": "",
