@@ -1,4 +1,4 @@
-"""The note editor's and tag editor's forms."""
+"""The note editor's, tag editor's and history page's forms."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from app.forms import options
 
@@ -52,3 +52,10 @@ class UpdateTagsForm(FlaskForm):
         validators=[Length(max=2000)],
         description=_l("Handles, separated by commas (e.g. @rina, @kofi_m)."),
     )
+
+
+class RestoreForm(FlaskForm):
+    """Restore a revision: the note's revision when the history was opened, so that restoring
+    over a change made since is refused."""
+
+    base_revision = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9]{1,9}$")])

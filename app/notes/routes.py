@@ -1,4 +1,4 @@
-"""Note pages: a note, the archive, the editor with live preview, the tag editor."""
+"""Note pages: a note, the archive, the editor with live preview, the tag editor, the history."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from app.db import db, utcnow
 from app.forms import options
 from app.taxonomy.services import region_matcher
 
-from . import services
-from .forms import NoteForm, UpdateTagsForm
+from . import history, services
+from .forms import NoteForm, RestoreForm, UpdateTagsForm
 from .models import Note
 
 bp = Blueprint("notes", __name__, template_folder="templates")
@@ -237,3 +237,58 @@ def delete_note(slug: str) -> Response:
     services.delete_note(db.session, note)
     flash(_("Note deleted."), "success")
     return redirect(url_for("notes.list_notes"))
+
+
+def _history_page(note: Note) -> str:
+    changes = history.note_history(db.session, note)
+    return render_template("notes/history.html", note=note, changes=changes)
+
+
+@bp.get("/notes/<slug>/history")
+@role_required(Role.EDITOR)
+def note_history(slug: str) -> str:
+    """Every revision of a note: who made it, when, and its difference from the one before."""
+    note = services.find_note(db.session, slug)
+    if note is None:
+        abort(404)
+    return _history_page(note)
+
+
+@bp.post("/notes/<slug>/history/<int:number>/restore")
+@role_required(Role.EDITOR)
+def restore_revision(slug: str, number: int) -> Any:
+    """Make an old revision's title and text the note's newest revision; refused if the note
+    changed since the history was opened."""
+    note = services.find_note(db.session, slug)
+    revision = history.find_revision(db.session, note, number) if note is not None else None
+    if note is None or revision is None:
+        abort(404)
+    form = RestoreForm()
+    if not form.validate():
+        abort(400)
+    try:
+        restored, changed = history.restore_revision(
+            db.session,
+            note,
+            revision,
+            base_revision=int(form.base_revision.data or ""),
+            author=current_user,
+        )
+    except services.NoteConflict:
+        message = _(
+            "These notes were changed (revision %(number)d) after you opened their history: "
+            "nothing was restored. Look at the history again.",
+            number=note.revision,
+        )
+        flash(message, "error")
+        return _history_page(note), 409
+    if changed:
+        new = restored.revision
+        message = _("Revision %(number)d restored as revision %(new)d.", number=number, new=new)
+    else:
+        message = _(
+            "Nothing changed: the notes already have the text of revision %(number)d.",
+            number=number,
+        )
+    flash(message, "success")
+    return redirect(url_for("notes.note_history", slug=slug))
