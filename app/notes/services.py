@@ -530,9 +530,16 @@ def _published() -> Any:
 
 
 def published_notes(session: Session, limit: int = 20, offset: int = 0) -> Sequence[Note]:
+    """Published notes, newest first, with what the archive shows of them (each one's call and
+    the series that names it, its updates' regions) loaded for all of them at once: a few
+    statements for a page, however many notes it holds."""
     query = (
         sa.select(Note)
         .where(_published())
+        .options(
+            selectinload(Note.call).selectinload(Call.series),
+            selectinload(Note.updates).selectinload(Update.regions),
+        )
         .order_by(Note.published_at.desc(), Note.id.desc())
         .limit(limit)
         .offset(offset)

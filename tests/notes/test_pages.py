@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from app.calls import services as calls
 from app.calls.models import Call
-from app.db import utcnow
+from app.db import db, utcnow
 from app.notes import services
 from app.notes.models import Note
 from app.notes.services import NoteInput, delete_note, save_note, set_update_tags
@@ -126,6 +128,51 @@ def test_archive_lists_published_notes(client: FlaskClient, session: Session) ->
     html = client.get("/notes").get_data(as_text=True)
     assert "October call" in html
     assert client.get("/notes?page=0").status_code == 404
+
+
+def statements_run(app: Flask, request: Callable[[], Any]) -> list[str]:
+    """The SQL statements that `request` had the database run."""
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def record(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        request()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    return statements
+
+
+def test_the_archive_costs_the_same_statements_for_5_notes_as_for_a_page_of_20(
+    app: Flask, client: FlaskClient, session: Session
+) -> None:
+    """Each note's call (and its series, which names it) and its updates' regions are loaded
+    for all the page's notes at once, not note by note."""
+    calls = coalition_series(session, "2026-01-01", "FREQ=WEEKLY;BYDAY=TU").calls
+
+    def archive() -> None:
+        response = client.get("/notes")
+        assert response.status_code == 200
+
+    def add_notes(numbers: range) -> None:
+        for number in numbers:
+            publish(session, title=f"Call {number}", call_id=calls[number].id)
+
+    add_notes(range(5))
+    few = statements_run(app, archive)
+    add_notes(range(5, 25))
+    many = statements_run(app, archive)
+    html = client.get("/notes").get_data(as_text=True)
+    assert html.count('<article class="note-summary">') == 20
+    assert html.count("Coalition call") == 20 and html.count(">West Africa</span>") == 20
+    # Five SELECTs (the notes, their updates, the updates' regions, the calls, their series),
+    # between the SAVEPOINT and RELEASE that a test's request commits with.
+    assert len(few) == len(many) == 7, many
+    assert [statement.split()[0] for statement in many].count("SELECT") == 5
 
 
 def test_write_notes_through_the_editor(
