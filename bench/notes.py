@@ -323,7 +323,7 @@ def import_notes(database_url: str, directory: Path, notes: list[NoteData]) -> I
         again_seconds, again_summary = 0.0, ""
         if has_import_command(app):
             again_seconds, again_summary, _, _ = run_import(app, directory, notes)
-            ok = ok and again_summary.startswith(f"0 created, 0 changed, {len(notes)} unchanged")
+            ok = ok and again_summary.startswith(f"0 created, 0 replaced, {len(notes)} unchanged")
         reference = reference_insert(engine, notes)
     finally:
         common.dispose(app)

@@ -5,8 +5,10 @@ The format is described in notes/README.md and read and written by `files.py`. I
 folder's `*.md` files (not README.md) in name order, each in a savepoint of its own: a file with
 any error is reported as `path:line: message` and leaves nothing behind, the other files are saved,
 and everything is committed once at the end. A note is identified by its slug, so importing the
-same files again changes nothing. Export writes each note to `<slug>.md`, replacing each file
-atomically; importing what was exported changes nothing either.
+same files again changes nothing; a file that would change an existing note fails unless the
+import is told to replace notes (`--replace`): a file can carry another note's slug by mistake.
+Export writes each note to `<slug>.md`, replacing each file atomically; importing what was
+exported changes nothing either.
 """
 
 from __future__ import annotations
@@ -160,12 +162,14 @@ def save_file(
     note_file: NoteFile,
     tagging: Tagging | RegionMatcher,
     *,
+    replace: bool = False,
     now: dt.datetime | None = None,
 ) -> tuple[Note, str]:
-    """Create or change the note with the file's slug; returns it and "created", "changed" or
-    "unchanged". Raises FileError naming the line at fault; the caller rolls back what the file
-    may have changed (import_files runs each file in a savepoint). A batch passes one Tagging to
-    every file (a region matcher alone, as `flask demo` passes, serves too)."""
+    """Create the note with the file's slug, or with `replace` change it; returns the note and
+    "created", "replaced" or "unchanged". Raises FileError naming the line at fault; the caller
+    rolls back what the file may have changed (import_files runs each file in a savepoint). A
+    batch passes one Tagging to every file (a region matcher alone, as `flask demo` passes,
+    serves too)."""
     if isinstance(tagging, RegionMatcher):
         tagging = Tagging(session, tagging)
     for anchor, change in note_file.tags.items():
@@ -191,22 +195,47 @@ def save_file(
         # A note found by its slug keeps it (saving a slug shortens it to 80 characters).
         slug="" if note is not None else note_file.slug,
         tag_overrides=note_file.tags,
+        published_at=published_at(note_file, note),
     )
+    title = note.title if note is not None else ""
     try:
         saved, changed = save_note(session, data, note=note, now=now, tagging=tagging)
     except (NoteError, CallError) as exc:
         path = FIELD_KEYS.get(exc.field, ())
         raise FileError(str(exc), note_file.line(*path)) from None
-    outcome = "created" if note is None else "changed" if changed else "unchanged"
+    # Refused after saving, so that "differs" is exactly what saving found (the caller rolls
+    # the change back): re-importing what was exported stays "unchanged" without --replace.
+    if note is not None and changed and not replace:
+        raise FileError(
+            f'note {note.slug!r} ("{title}") exists and differs from this file: '
+            "give --replace to replace it",
+            note_file.line("slug"),
+        )
+    outcome = "created" if note is None else "replaced" if changed else "unchanged"
     return saved, outcome
+
+
+def published_at(note_file: NoteFile, note: Note | None) -> dt.datetime | None:
+    """The publication time the file gives its note: None (the note's own, or the time of the
+    import for a note it publishes) when it gives none, or the one the note has to the second,
+    as export writes it."""
+    published = note_file.published
+    if published is None or note_file.status != NoteStatus.PUBLISHED:
+        return None
+    stored = note.published_at if note is not None else None
+    if stored is not None and stored.replace(microsecond=0) == published:
+        return None
+    return published
 
 
 @dataclasses.dataclass
 class ImportResult:
     created: int = 0
-    changed: int = 0
+    replaced: int = 0
     unchanged: int = 0
     errors: list[str] = dataclasses.field(default_factory=list)  # "path:line: message"
+    # "path: replaced note 'slug', now at revision N", for each note a file changed
+    replacements: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def failed(self) -> int:
@@ -214,7 +243,7 @@ class ImportResult:
 
     def summary(self) -> str:
         return (
-            f"{self.created} created, {self.changed} changed, {self.unchanged} unchanged, "
+            f"{self.created} created, {self.replaced} replaced, {self.unchanged} unchanged, "
             f"{self.failed} failed"
         )
 
@@ -224,10 +253,16 @@ PREPARE_AHEAD_FROM = 64
 
 
 def import_files(
-    session: Session, paths: Sequence[Path], *, dry_run: bool = False, workers: int | None = None
+    session: Session,
+    paths: Sequence[Path],
+    *,
+    dry_run: bool = False,
+    replace: bool = False,
+    workers: int | None = None,
 ) -> ImportResult:
     """Save each file in a savepoint of its own (rolled back if the file fails, or always for a
-    dry run); the caller commits. One Tagging (region matcher, regions, people) serves the
+    dry run); the caller commits. `replace`: files may change the existing notes with their
+    slugs (else such a file fails). One Tagging (region matcher, regions, people) serves the
     whole batch. `workers`: processes preparing the files ahead (None: one per CPU for a
     large batch, 0: none)."""
     result = ImportResult()
@@ -251,7 +286,7 @@ def import_files(
                         note_file.line("slug"),
                     )
                 slugs[note_file.slug] = path
-                _, outcome = save_file(session, note_file, tagging)
+                saved, outcome = save_file(session, note_file, tagging, replace=replace)
             except FileError as exc:
                 savepoint.rollback()
                 result.errors.append(f"{path}:{exc.line}: {exc}")
@@ -263,6 +298,9 @@ def import_files(
             finally:
                 if prepared is not None:  # unused when the note had not changed
                     tagging.prepared.pop(prepared[0], None)
+            if outcome == "replaced":  # before a dry run's rollback takes the revision back
+                line = f"{path}: replaced note {saved.slug!r}, now at revision {saved.revision}"
+                result.replacements.append(line)
             if dry_run:
                 savepoint.rollback()
             else:
@@ -325,19 +363,27 @@ def _prepare_file(path: Path) -> tuple[str, Prepared] | None:
     "directory", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path)
 )
 @click.option("--dry-run", is_flag=True, help="Check every file and count, but save nothing.")
-def import_command(directory: Path, dry_run: bool) -> None:
-    """Create or update notes from the Markdown files in DIR (see notes/README.md).
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Let a file change the existing note with its slug (without it, such a file fails).",
+)
+def import_command(directory: Path, dry_run: bool, replace: bool) -> None:
+    """Create notes from the Markdown files in DIR (see notes/README.md), and with --replace
+    change the existing notes they differ from.
 
     A file with an error is reported and skipped; the others are saved. Exit status 1 if any
     file failed.
     """
-    result = import_files(db.session, note_files(directory), dry_run=dry_run)
+    result = import_files(db.session, note_files(directory), dry_run=dry_run, replace=replace)
     if dry_run:
         db.session.rollback()
     else:
         db.session.commit()
     for error in result.errors:
         click.echo(error, err=True)
+    for line in result.replacements:
+        click.echo(line)
     click.echo(result.summary() + (" (dry run: nothing was saved)" if dry_run else ""))
     if result.failed:
         raise click.exceptions.Exit(1)

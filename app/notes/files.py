@@ -250,6 +250,12 @@ def _check(data: Any, key_lines: dict[Path, int], stem: str) -> NoteFile:
             raise fail(
                 "published must be a date and time such as 2026-03-10T15:00:00Z", "published"
             )
+        if published.utcoffset() is None:
+            raise fail(
+                "published must give its time zone, such as 2026-03-10T15:00:00Z (UTC) or "
+                "2026-03-10T17:00:00+02:00",
+                "published",
+            )
         note.published = published
     return note
 

@@ -1,11 +1,18 @@
-"""The note editor's and tag editor's forms."""
+"""The note editor's, tag editor's and history page's forms."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, TextAreaField, URLField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import (
+    HiddenField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from app.forms import options
 
@@ -27,7 +34,11 @@ class NoteForm(FlaskForm):
             "Headings or bullets naming a region start an update; @handles name speakers."
         ),
     )
-    base_revision = HiddenField()
+    base_revision = HiddenField()  # the revision the editor opened
+    # After a refused save: the newer revision the editor was shown the difference with, which
+    # only the "overwrite" button saves over (Save keeps the revision opened, and is refused).
+    overwrite_revision = HiddenField()
+    overwrite = SubmitField(_l("Overwrite with my version"))
 
 
 class UpdateTagsForm(FlaskForm):
@@ -48,3 +59,10 @@ class UpdateTagsForm(FlaskForm):
         validators=[Length(max=2000)],
         description=_l("Handles, separated by commas (e.g. @rina, @kofi_m)."),
     )
+
+
+class RestoreForm(FlaskForm):
+    """Restore a revision: the note's revision when the history was opened, so that restoring
+    over a change made since is refused."""
+
+    base_revision = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9]{1,9}$")])

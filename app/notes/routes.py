@@ -1,4 +1,4 @@
-"""Note pages: a note, the archive, the editor with live preview, the tag editor."""
+"""Note pages: a note, the archive, the editor with live preview, the tag editor, the history."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from werkzeug import Response
 from app.auth.models import Role
 from app.auth.routes import role_required
 from app.cache import cached_html
-from app.calls.services import find_calls
+from app.calls.services import find_calls, get_call
 from app.db import db, utcnow
 from app.forms import options
 from app.taxonomy.matching import region_matcher
 
-from . import services
-from .forms import NoteForm, UpdateTagsForm
+from . import history, services
+from .forms import NoteForm, RestoreForm, UpdateTagsForm
 from .models import Note
 
 bp = Blueprint("notes", __name__, template_folder="templates")
@@ -68,12 +68,20 @@ def show_note(slug: str) -> Response:
 # --- editors ---------------------------------------------------------------------------------
 
 
-def _call_choices() -> list[tuple[str, str]]:
+def _call_choices(chosen: str | None) -> list[tuple[str, str]]:
+    """The latest calls and the next few, newest first, and the call `chosen` (an id), however
+    old or far off: the call a note is of must be in the menu, or saving the form detaches it."""
     now = utcnow()
-    calls = find_calls(db.session, end=now, limit=24, newest_first=True, public_only=False)
-    upcoming = find_calls(db.session, start=now, limit=3, public_only=False)
+    calls = [
+        *find_calls(db.session, start=now, limit=3, public_only=False),
+        *find_calls(db.session, end=now, limit=24, newest_first=True, public_only=False),
+    ]
+    current = get_call(db.session, int(chosen)) if chosen and chosen.isdigit() else None
+    if current is not None:
+        calls.append(current)
+    unique = {call.id: call for call in calls}.values()  # a call under way is past and upcoming
     choices = [("", _("No call"))]
-    for call in [*upcoming[::-1], *calls]:
+    for call in sorted(unique, key=lambda call: (call.start_at, call.id), reverse=True):
         label = f"{call.start_at.date().isoformat()} · {call.display_title}"
         choices.append((str(call.id), label))
     return choices
@@ -98,14 +106,22 @@ def too_long_message() -> str:
     )
 
 
+def _base_revision(form: NoteForm) -> int:
+    """The revision the editor's text is to be saved over: the one opened, or the one a refused
+    save showed when the editor chose to overwrite it. None given (a form not from the editor)
+    is 0, which every saved note is past: refused, never saved over silently."""
+    base = form.overwrite_revision.data if form.overwrite.data else form.base_revision.data
+    return int(base) if base and base.isdigit() else 0
+
+
 def _editor(note: Note | None) -> Any:
     form = NoteForm(obj=note if request.method == "GET" else None)
-    form.call_id.choices = options(_call_choices())
     if note is not None and form.call_id.data is None:
         form.call_id.data = str(note.call_id or "")
+    if request.method == "GET" and note is None and request.args.get("call", "").isdigit():
+        form.call_id.data = request.args["call"]
+    form.call_id.choices = options(_call_choices(form.call_id.data))
     if request.method == "GET":
-        if note is None and request.args.get("call", "").isdigit():
-            form.call_id.data = request.args["call"]
         form.base_revision.data = str(note.revision) if note else "0"
         return render_template("notes/edit.html", form=form, note=note, conflict=None)
     conflict = None
@@ -114,18 +130,19 @@ def _editor(note: Note | None) -> Any:
         form.body.errors = [too_long_message()]
         return render_template("notes/edit.html", form=form, note=note, conflict=None), 413
     if form.validate():
-        base = int(form.base_revision.data) if (form.base_revision.data or "").isdigit() else None
         try:
             saved, changed = services.save_note(
                 db.session,
                 _note_input(form, note),
                 note=note,
                 author=current_user,
-                base_revision=base if note else None,
+                base_revision=_base_revision(form) if note else None,
             )
         except services.NoteConflict as exc:
+            # The revision opened stays the form's base: saving again as before is refused
+            # again, and only "overwrite" saves over the revision whose difference is shown.
             conflict = exc
-            form.base_revision.data = str(exc.note.revision)
+            form.overwrite_revision.data = str(exc.note.revision)
             flash(str(exc), "error")
             return render_template("notes/edit.html", form=form, note=note, conflict=conflict), 409
         except services.NoteError as exc:
@@ -150,7 +167,8 @@ def new_note() -> Any:
 @bp.route("/notes/<slug>/edit", methods=["GET", "POST"])
 @role_required(Role.EDITOR)
 def edit_note(slug: str) -> Any:
-    """Change a note; saving over a newer revision is refused and shows the difference."""
+    """Change a note; saving over a newer revision is refused and shows the difference, until
+    the editor chooses to overwrite that revision."""
     note = services.find_note(db.session, slug)
     if note is None:
         abort(404)
@@ -237,3 +255,58 @@ def delete_note(slug: str) -> Response:
     services.delete_note(db.session, note)
     flash(_("Note deleted."), "success")
     return redirect(url_for("notes.list_notes"))
+
+
+def _history_page(note: Note) -> str:
+    changes = history.note_history(db.session, note)
+    return render_template("notes/history.html", note=note, changes=changes)
+
+
+@bp.get("/notes/<slug>/history")
+@role_required(Role.EDITOR)
+def note_history(slug: str) -> str:
+    """Every revision of a note: who made it, when, and its difference from the one before."""
+    note = services.find_note(db.session, slug)
+    if note is None:
+        abort(404)
+    return _history_page(note)
+
+
+@bp.post("/notes/<slug>/history/<int:number>/restore")
+@role_required(Role.EDITOR)
+def restore_revision(slug: str, number: int) -> Any:
+    """Make an old revision's title and text the note's newest revision; refused if the note
+    changed since the history was opened."""
+    note = services.find_note(db.session, slug)
+    revision = history.find_revision(db.session, note, number) if note is not None else None
+    if note is None or revision is None:
+        abort(404)
+    form = RestoreForm()
+    if not form.validate():
+        abort(400)
+    try:
+        restored, changed = history.restore_revision(
+            db.session,
+            note,
+            revision,
+            base_revision=int(form.base_revision.data or ""),
+            author=current_user,
+        )
+    except services.NoteConflict:
+        message = _(
+            "These notes were changed (revision %(number)d) after you opened their history: "
+            "nothing was restored. Look at the history again.",
+            number=note.revision,
+        )
+        flash(message, "error")
+        return _history_page(note), 409
+    if changed:
+        new = restored.revision
+        message = _("Revision %(number)d restored as revision %(new)d.", number=number, new=new)
+    else:
+        message = _(
+            "Nothing changed: the notes already have the text of revision %(number)d.",
+            number=number,
+        )
+    flash(message, "success")
+    return redirect(url_for("notes.note_history", slug=slug))

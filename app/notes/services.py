@@ -67,6 +67,9 @@ class NoteInput:
     recording_url: str = ""
     slug: str = ""
     tag_overrides: dict[str, Any] | None = None  # None: keep the note's
+    # When a published note was published (an import's, carried from another instance); None:
+    # the note's own, or the time of the save that first publishes it.
+    published_at: dt.datetime | None = None
 
 
 def _check(session: Session, data: NoteInput) -> NoteInput:
@@ -176,10 +179,12 @@ def save_note(
     }
     if data.tag_overrides is not None:
         fields["tag_overrides"] = _clean_overrides(data.tag_overrides)
+    if data.published_at is not None and data.status == NoteStatus.PUBLISHED:
+        fields["published_at"] = data.published_at
     if note is None:
         note = Note(created_at=now, tag_overrides={}, revision=0)
         session.add(note)
-    elif (before := _snapshot(note)) == before | fields:
+    elif (before := _snapshot(note) | {"published_at": note.published_at}) == before | fields:
         # Left untouched: a note merely set to its own values would count as changed in the
         # session (flushed, re-indexed, its cached pages dropped) for nothing.
         return note, False
@@ -682,9 +687,16 @@ def _published() -> Any:
 
 
 def published_notes(session: Session, limit: int = 20, offset: int = 0) -> Sequence[Note]:
+    """Published notes, newest first, with what the archive shows of them (each one's call and
+    the series that names it, its updates' regions) loaded for all of them at once: a few
+    statements for a page, however many notes it holds."""
     query = (
         sa.select(Note)
         .where(_published())
+        .options(
+            selectinload(Note.call).selectinload(Call.series),
+            selectinload(Note.updates).selectinload(Update.regions),
+        )
         .order_by(Note.published_at.desc(), Note.id.desc())
         .limit(limit)
         .offset(offset)

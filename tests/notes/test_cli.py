@@ -6,8 +6,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import feedparser
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 import config
@@ -102,7 +104,7 @@ def test_demo_notes_round_trip(runner: Any, session: Session, tmp_path: Path) ->
     assert len(DEMO_FILES) == 6
     result = invoke(runner, "import", DEMO)
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-1] == "6 created, 0 changed, 0 unchanged, 0 failed"
+    assert result.output.splitlines()[-1] == "6 created, 0 replaced, 0 unchanged, 0 failed"
     session.expire_all()
     notes = session.scalars(sa.select(Note).order_by(Note.slug)).all()
     assert [f"{note.slug}.md" for note in notes] == DEMO_FILES
@@ -113,7 +115,7 @@ def test_demo_notes_round_trip(runner: Any, session: Session, tmp_path: Path) ->
 
     again = invoke(runner, "import", DEMO)
     assert again.exit_code == 0, again.output
-    assert again.output.splitlines()[-1] == "0 created, 0 changed, 6 unchanged, 0 failed"
+    assert again.output.splitlines()[-1] == "0 created, 0 replaced, 6 unchanged, 0 failed"
     assert snapshot(session) == before
 
     out = tmp_path / "out"
@@ -124,7 +126,7 @@ def test_demo_notes_round_trip(runner: Any, session: Session, tmp_path: Path) ->
     first = {path.name: path.read_bytes() for path in out.iterdir()}
     reimported = invoke(runner, "import", out)
     assert reimported.exit_code == 0, reimported.output
-    assert reimported.output.splitlines()[-1] == "0 created, 0 changed, 6 unchanged, 0 failed"
+    assert reimported.output.splitlines()[-1] == "0 created, 0 replaced, 6 unchanged, 0 failed"
     assert snapshot(session) == before
 
     second = invoke(runner, "export", out)
@@ -149,7 +151,7 @@ def test_a_large_batch_is_prepared_by_worker_processes(
     monkeypatch.setattr(note_services, "prepare", not_here)
     result = invoke(runner, "import", DEMO)
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-1] == "6 created, 0 changed, 0 unchanged, 0 failed"
+    assert result.output.splitlines()[-1] == "6 created, 0 replaced, 0 unchanged, 0 failed"
     assert session.scalar(sa.select(sa.func.count(Update.id))) > 6
 
 
@@ -195,16 +197,30 @@ def test_demo_notes_are_split_and_tagged(runner: Any, session: Session) -> None:
 # --- import ----------------------------------------------------------------------------------
 
 
-def test_a_changed_file_makes_one_revision(runner: Any, session: Session, tmp_path: Path) -> None:
+def test_a_changed_file_replaces_its_note_only_when_asked(
+    runner: Any, session: Session, tmp_path: Path
+) -> None:
     path = write(tmp_path, "march.md", note_text("March call", "status: published\n"))
     write(tmp_path, "other.md", note_text("Other"))
     assert invoke(runner, "import", tmp_path).exit_code == 0
     before = snapshot(session)
 
     path.write_text(note_text("March call", "status: published\n", "## Kenya\n- New text.\n"))
-    result = invoke(runner, "import", tmp_path)
+    refused = invoke(runner, "import", tmp_path)
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        f"{path}:1: note 'march' (\"March call\") exists and differs from this file: "
+        "give --replace to replace it\n"
+    )
+    assert refused.output.splitlines()[-1] == "0 created, 0 replaced, 1 unchanged, 1 failed"
+    assert snapshot(session) == before
+
+    result = invoke(runner, "import", tmp_path, "--replace")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-1] == "0 created, 1 changed, 1 unchanged, 0 failed"
+    assert result.output.splitlines()[-2:] == [
+        f"{path}: replaced note 'march', now at revision 2",
+        "0 created, 1 replaced, 1 unchanged, 0 failed",
+    ]
     session.expire_all()
     note = find_note(session, "march")
     assert note is not None and note.revision == 2
@@ -213,7 +229,7 @@ def test_a_changed_file_makes_one_revision(runner: Any, session: Session, tmp_pa
     assert [u.anchor for u in note.updates] == ["kenya"]
     assert snapshot(session)[0][1] == before[0][1]  # the other note is as it was
 
-    # Only the tags change: one more revision; then nothing.
+    # Only the tags change: one more revision; then nothing, with or without --replace.
     path.write_text(
         note_text(
             "March call",
@@ -221,13 +237,55 @@ def test_a_changed_file_makes_one_revision(runner: Any, session: Session, tmp_pa
             "## Kenya\n- New text.\n",
         )
     )
-    assert invoke(runner, "import", tmp_path).output.splitlines()[-1].startswith("0 created, 1 ch")
-    assert invoke(runner, "import", tmp_path).output.splitlines()[-1].startswith("0 created, 0 ch")
+    assert invoke(runner, "import", tmp_path, "--replace").output.splitlines()[-1] == (
+        "0 created, 1 replaced, 1 unchanged, 0 failed"
+    )
+    for again in (
+        invoke(runner, "import", tmp_path),
+        invoke(runner, "import", tmp_path, "--replace"),
+    ):
+        assert again.exit_code == 0, again.output
+        assert again.output.splitlines()[-2:] == [
+            "Importing notes",  # no note replaced: no line says so
+            "0 created, 0 replaced, 2 unchanged, 0 failed",
+        ]
     session.expire_all()
     note = find_note(session, "march")
     assert note is not None and note.revision == 3
     assert note.tag_overrides == {"kenya": {"speakers": {"add": ["wanjiru"], "remove": []}}}
     assert [p.handle for p in note.updates[0].speakers] == ["wanjiru"]
+
+
+def test_a_file_with_another_notes_slug_replaces_it_only_when_asked(
+    runner: Any, session: Session, tmp_path: Path
+) -> None:
+    """A file whose slug: is a note's (a copy edited into a new note, its slug left as it was)
+    is refused, naming the note, and the files beside it are imported all the same."""
+    write(tmp_path / "first", "march.md", note_text("March call", "status: published\n"))
+    assert invoke(runner, "import", tmp_path / "first").exit_code == 0
+    before = snapshot(session)
+    april = write(tmp_path / "second", "april.md", note_text("April call", "slug: march\n"))
+    write(tmp_path / "second", "may.md", note_text("May call"))
+    result = invoke(runner, "import", tmp_path / "second")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{april}:3: note 'march' (\"March call\") exists and differs from this file: "
+        "give --replace to replace it\n"
+    )
+    assert result.output.splitlines()[-1] == "1 created, 0 replaced, 0 unchanged, 1 failed"
+    session.expire_all()
+    assert snapshot(session)[0][0] == before[0][0]  # March is as it was
+    assert find_note(session, "may") is not None
+
+    result = invoke(runner, "import", tmp_path / "second", "--replace")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-2:] == [
+        f"{april}: replaced note 'march', now at revision 2",
+        "0 created, 1 replaced, 1 unchanged, 0 failed",
+    ]
+    session.expire_all()
+    note = find_note(session, "march")
+    assert note is not None and (note.title, note.status) == ("April call", "draft")
 
 
 def test_calls_by_series_and_date(
@@ -311,7 +369,7 @@ def test_a_bad_file_is_reported_and_the_others_imported(
     result = invoke(runner, "import", tmp_path)
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [f"{bad}:{line}: {message}"]
-    assert result.output.splitlines()[-1] == "2 created, 0 changed, 0 unchanged, 1 failed"
+    assert result.output.splitlines()[-1] == "2 created, 0 replaced, 0 unchanged, 1 failed"
     session.expire_all()
     assert session.scalars(sa.select(Note.slug).order_by(Note.slug)).all() == ["a-good", "z-good"]
     assert session.scalar(sa.select(sa.func.count(NoteRevision.id))) == 2
@@ -372,7 +430,7 @@ def test_long_slugs_survive_a_round_trip(runner: Any, session: Session, tmp_path
     before = snapshot(session)
     for _ in range(2):
         result = invoke(runner, "import", tmp_path)
-        assert result.output.splitlines()[-1] == "0 created, 0 changed, 1 unchanged, 0 failed"
+        assert result.output.splitlines()[-1] == "0 created, 0 replaced, 1 unchanged, 0 failed"
     assert snapshot(session) == before
 
     # A new note's slug must have at most 80 characters, or it would not be found again.
@@ -402,13 +460,13 @@ def test_which_files_are_read(runner: Any, session: Session, tmp_path: Path) -> 
     write(tmp_path, "only.md", note_text("Only"))
     result = invoke(runner, "import", tmp_path)
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-1] == "1 created, 0 changed, 0 unchanged, 0 failed"
+    assert result.output.splitlines()[-1] == "1 created, 0 replaced, 0 unchanged, 0 failed"
 
     empty = tmp_path / "empty"
     empty.mkdir()
     result = invoke(runner, "import", empty)
     assert result.exit_code == 0
-    assert result.output.splitlines()[-1] == "0 created, 0 changed, 0 unchanged, 0 failed"
+    assert result.output.splitlines()[-1] == "0 created, 0 replaced, 0 unchanged, 0 failed"
     assert invoke(runner, "import", tmp_path / "missing").exit_code == 2
 
 
@@ -417,7 +475,7 @@ def test_dry_run_writes_nothing(runner: Any, session: Session, tmp_path: Path) -
     result = invoke(runner, "import", DEMO, "--dry-run")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1] == (
-        "6 created, 0 changed, 0 unchanged, 0 failed (dry run: nothing was saved)"
+        "6 created, 0 replaced, 0 unchanged, 0 failed (dry run: nothing was saved)"
     )
     assert snapshot(session) == before
 
@@ -430,9 +488,65 @@ def test_dry_run_writes_nothing(runner: Any, session: Session, tmp_path: Path) -
     result = invoke(runner, "import", tmp_path, "--dry-run")
     assert result.exit_code == 1
     assert result.output.splitlines()[-1] == (
-        "1 created, 1 changed, 0 unchanged, 1 failed (dry run: nothing was saved)"
+        "1 created, 0 replaced, 0 unchanged, 2 failed (dry run: nothing was saved)"
     )
+    result = invoke(runner, "import", tmp_path, "--dry-run", "--replace")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-2:] == [
+        f"{path}: replaced note 'march', now at revision 2",
+        "1 created, 1 replaced, 0 unchanged, 1 failed (dry run: nothing was saved)",
+    ]
     assert snapshot(session) == before
+
+
+def test_publication_dates_survive_export_and_import_into_an_empty_database(
+    runner: Any, session: Session, client: FlaskClient, tmp_path: Path
+) -> None:
+    """Moved to a new instance, old notes keep their dates: in the archive and the feeds they
+    are not new. (The notes are deleted to stand for the new instance's empty database.)"""
+    dates = {
+        "april-call": dt.datetime(2025, 4, 9, 15, 30, tzinfo=dt.UTC),
+        "march-call": dt.datetime(2025, 3, 12, 16, 0, tzinfo=dt.UTC),
+    }
+    for slug, published_at in dates.items():
+        data = NoteInput(
+            title=slug.replace("-", " ").capitalize(), body="Text.", status="published"
+        )
+        save_note(session, data, now=published_at)
+    save_note(session, NoteInput(title="A draft", body="Text."))
+    session.commit()
+    assert invoke(runner, "export", tmp_path).exit_code == 0
+    assert "\npublished: 2025-04-09T15:30:00Z\n" in (tmp_path / "april-call.md").read_text()
+    for note in session.scalars(sa.select(Note)).all():
+        delete_note(session, note)
+    session.commit()
+
+    # April is imported first (files go by name): the import's time would put it last.
+    result = invoke(runner, "import", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "3 created, 0 replaced, 0 unchanged, 0 failed"
+    session.expire_all()
+    notes = session.scalars(sa.select(Note).order_by(Note.slug)).all()
+    assert {note.slug: note.published_at for note in notes} == dates | {"a-draft": None}
+    feed = feedparser.parse(client.get("/notes.atom").data)
+    assert [entry.title for entry in feed.entries] == ["April call", "March call"]
+    assert [entry.published for entry in feed.entries] == [
+        "2025-04-09T15:30:00Z",
+        "2025-03-12T16:00:00Z",
+    ]
+    assert [note.slug for note in published_notes(session)] == ["april-call", "march-call"]
+
+    # Imported again, the files are unchanged; a date edited in a file is a change of its note.
+    assert (
+        invoke(runner, "import", tmp_path).output.splitlines()[-1].endswith("3 unchanged, 0 failed")
+    )
+    path = tmp_path / "march-call.md"
+    path.write_text(path.read_text().replace("2025-03-12T16:00:00Z", "2025-03-13T09:00:00+02:00"))
+    assert invoke(runner, "import", tmp_path).exit_code == 1
+    assert invoke(runner, "import", tmp_path, "--replace").exit_code == 0
+    session.expire_all()
+    march = find_note(session, "march-call")
+    assert march is not None and march.published_at == dt.datetime(2025, 3, 13, 7, tzinfo=dt.UTC)
 
 
 # --- export ----------------------------------------------------------------------------------

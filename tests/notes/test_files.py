@@ -203,6 +203,8 @@ TAGS = "tags:\n  asia:\n"
         (TAGS + "    speakers:\n      add: [1]\n", 6, "tags.asia.speakers.add must be a list of"),
         ("published: yesterday\n", 3, "published must be a date and time"),
         ("published: 2026-03-10\n", 3, "published must be a date and time"),
+        ("published: 2026-03-10T15:00:00\n", 3, "published must give its time zone"),
+        ("published: '2026-03-10 15:00'\n", 3, "published must give its time zone"),
     ],
 )
 def test_errors_in_values_name_their_line(front: str, line: int, message: str) -> None:

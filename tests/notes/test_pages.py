@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from app.calls import services as calls
 from app.calls.models import Call
+from app.db import db, utcnow
 from app.notes import services
 from app.notes.models import Note
 from app.notes.services import NoteInput, delete_note, save_note, set_update_tags
@@ -126,6 +130,51 @@ def test_archive_lists_published_notes(client: FlaskClient, session: Session) ->
     assert client.get("/notes?page=0").status_code == 404
 
 
+def statements_run(app: Flask, request: Callable[[], Any]) -> list[str]:
+    """The SQL statements that `request` had the database run."""
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def record(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        request()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    return statements
+
+
+def test_the_archive_costs_the_same_statements_for_5_notes_as_for_a_page_of_20(
+    app: Flask, client: FlaskClient, session: Session
+) -> None:
+    """Each note's call (and its series, which names it) and its updates' regions are loaded
+    for all the page's notes at once, not note by note."""
+    calls = coalition_series(session, "2026-01-01", "FREQ=WEEKLY;BYDAY=TU").calls
+
+    def archive() -> None:
+        response = client.get("/notes")
+        assert response.status_code == 200
+
+    def add_notes(numbers: range) -> None:
+        for number in numbers:
+            publish(session, title=f"Call {number}", call_id=calls[number].id)
+
+    add_notes(range(5))
+    few = statements_run(app, archive)
+    add_notes(range(5, 25))
+    many = statements_run(app, archive)
+    html = client.get("/notes").get_data(as_text=True)
+    assert html.count('<article class="note-summary">') == 20
+    assert html.count("Coalition call") == 20 and html.count(">West Africa</span>") == 20
+    # Five SELECTs (the notes, their updates, the updates' regions, the calls, their series),
+    # between the SAVEPOINT and RELEASE that a test's request commits with.
+    assert len(few) == len(many) == 7, many
+    assert [statement.split()[0] for statement in many].count("SELECT") == 5
+
+
 def test_write_notes_through_the_editor(
     client: FlaskClient, session: Session, editor: AuthActions
 ) -> None:
@@ -155,6 +204,113 @@ def test_write_notes_through_the_editor(
     assert "+- Second." in text and "-- First." in text
     session.expire_all()
     assert "First." in session.get(Note, note.id).body
+
+
+def call_menu(page: str) -> list[tuple[bool, str]]:
+    """The editor's call menu: (selected, value) of each option."""
+    menu = re.search(r'<select id="call_id" name="call_id">(.*?)</select>', page, re.S)
+    assert menu, "no call menu"
+    return [
+        (bool(chosen), value)
+        for chosen, value in re.findall(r'<option (selected )?value="([^"]*)"', menu.group(1))
+    ]
+
+
+def chosen_call(page: str) -> str:
+    """The call a browser sends from the editor's menu: the selected option, else the first."""
+    menu = call_menu(page)
+    return next((value for chosen, value in menu if chosen), menu[0][1])
+
+
+def test_the_editor_keeps_a_note_on_its_call_however_old(
+    client: FlaskClient, session: Session, editor: AuthActions
+) -> None:
+    """The menu offers the latest calls; a note of an older one finds its own call there too,
+    chosen, so that saving the note leaves it on its call."""
+    first = (utcnow() - dt.timedelta(weeks=40)).date().isoformat()
+    oldest = coalition_series(session, first, "FREQ=WEEKLY;BYDAY=TU").calls[0]
+    note = publish(session, call_id=oldest.id)
+    path = f"/notes/{note.slug}/edit"
+    page = client.get(path).get_data(as_text=True)
+    assert chosen_call(page) == str(oldest.id)
+    assert [value for _, value in call_menu(page)].count(str(oldest.id)) == 1
+    data = {
+        "title": note.title,
+        "call_id": chosen_call(page),
+        "status": "published",
+        "language": "en",
+        "recording_url": "",
+        "body": BODY + "- A late addition.\n",
+        "base_revision": "1",
+        "csrf_token": csrf_token(client, path),
+    }
+    assert client.post(path, data=data).status_code == 302
+    session.expire_all()
+    saved = session.get(Note, note.id)
+    assert saved is not None and saved.revision == 2 and saved.call_id == oldest.id
+    # Writing notes from an old call's page starts with that call chosen, too.
+    new_page = client.get(f"/notes/new?call={oldest.id}").get_data(as_text=True)
+    assert chosen_call(new_page) == str(oldest.id)
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    """The hidden inputs of the note editor's form, as a browser would send them."""
+    form = re.search(r'<form method="post" novalidate id="note-form".*?</form>', page, re.S)
+    assert form, "no note form"
+    fields = re.findall(r'<input id="[^"]*" name="([^"]+)" type="hidden" value="([^"]*)">', form[0])
+    return dict(fields)
+
+
+def test_after_a_conflict_only_an_explicit_overwrite_saves_over_the_other_edit(
+    client: FlaskClient, session: Session, editor: AuthActions
+) -> None:
+    """Two editors open revision 1; the first saves. The second is refused and shown the
+    difference; saving again as before is refused again, and only "Overwrite with my version"
+    (which names the revision it overwrites) replaces the first editor's text."""
+    note = publish(session, title="November call")
+    path = f"/notes/{note.slug}/edit"
+    opened = hidden_fields(client.get(path).get_data(as_text=True))
+    assert opened["base_revision"] == "1"
+    data = {
+        "title": "November call",
+        "call_id": "",
+        "status": "published",
+        "language": "en",
+        "recording_url": "",
+    }
+    first = data | opened | {"body": BODY + "- First.\n"}
+    assert client.post(path, data=first).status_code == 302
+
+    mine = data | opened | {"body": BODY + "- Second.\n"}
+    conflict = client.post(path, data=mine)
+    assert conflict.status_code == 409
+    page = conflict.get_data(as_text=True)
+    assert "+- Second." in page and "-- First." in page
+    assert 'name="overwrite" type="submit" value="Overwrite with my version"' in page
+    shown = hidden_fields(page)
+    assert shown["base_revision"] == "1" and shown["overwrite_revision"] == "2"
+
+    again = client.post(path, data=mine | shown)  # plain Save, once more
+    assert again.status_code == 409
+    assert "+- Second." in again.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Note, note.id).body == BODY + "- First.\n"
+
+    overwrite = mine | shown | {"overwrite": "Overwrite with my version"}
+    assert client.post(path, data=overwrite).status_code == 302
+    session.expire_all()
+    saved = session.get(Note, note.id)
+    assert saved.body == BODY + "- Second.\n" and saved.revision == 3
+
+    # Overwriting revision 2 when a revision 3 has come meanwhile: refused, with the new diff.
+    late = client.post(path, data=overwrite | {"body": BODY + "- Third.\n"})
+    assert late.status_code == 409
+    assert hidden_fields(late.get_data(as_text=True))["overwrite_revision"] == "3"
+    # A form that names no revision it is based on saves over none.
+    unbased = {k: v for k, v in mine.items() if k != "base_revision"}
+    assert client.post(path, data=unbased).status_code == 409
+    session.expire_all()
+    assert session.get(Note, note.id).revision == 3
 
 
 def test_editor_rejects_bad_input(client: FlaskClient, editor: AuthActions) -> None:
