@@ -31,7 +31,8 @@ class NoteForm(FlaskForm):
         _l("Notes (Markdown)"),
         validators=[Length(max=200_000)],
         description=_l(
-            "Headings or bullets naming a region start an update; @handles name speakers."
+            "Titles (with or without #) and bullets naming a region start an update; "
+            "@handles name speakers."
         ),
     )
     base_revision = HiddenField()  # the revision the editor opened

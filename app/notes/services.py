@@ -305,6 +305,14 @@ def tag_sections(text: str, matcher: RegionMatcher) -> list[Tagged]:
             anchor, number = f"{base}-{number}", number + 1
         anchors.add(anchor)
         about, presenters = _title_tags(section, matcher)
+        if section.is_global:
+            # In a global update, a city or demonym in the title is where its event happens
+            # ("Rome Conference Debrief"): a suggestion, like the places in its text.
+            named = matcher.find(section.title, places=False)
+            venues = [rid for rid in about if rid not in named and rid != world]
+            about = [rid for rid in about if rid not in venues] or ([world] if world else [])
+        else:
+            venues = []
         for bullet in section.region_leads:
             found = matcher.names(bullet) or matcher.find(bullet)
             about += [rid for rid in found if rid not in about]
@@ -312,9 +320,12 @@ def tag_sections(text: str, matcher: RegionMatcher) -> list[Tagged]:
             about.insert(0, world)  # "Mises à jour globales", "Global Campaign Updates"
         if not about and section.about_text:
             about = matcher.mentions(re.split(r"[.:](?:\s|$)", section.about_text)[0])[:1]
-        named = [rid for rid in matcher.mentions(section.body) if rid not in about]
-        is_global = world in about or section.is_global
+        named = [rid for rid in matcher.mentions(_sentences(section)) if rid not in about]
+        # A topic in a global group whose title names a place it is about ("Kenya Court
+        # Users Workshop") reports on that place, not on the whole coalition.
+        is_global = about == [world] or (section.is_global and not about)
         mentions, suggested = ([], named) if is_global else (named, [])
+        suggested = list(dict.fromkeys([*venues, *suggested]))
         handles = find_handles(section.body)
         if not presenters:
             opening = next((line for line in section.lines if line.strip()), "").strip()
@@ -323,6 +334,17 @@ def tag_sections(text: str, matcher: RegionMatcher) -> list[Tagged]:
         handles = list(dict.fromkeys([*presenters, *find_handles(section.title), *handles]))
         tagged.append(Tagged(section, anchor, about, suggested, handles, mentions, presenters))
     return tagged
+
+
+def _sentences(section: Section) -> str:
+    """The text whose places an update mentions: in a section of tasks, the people leading
+    its bullets ("Chad: book the interpreters") are left out."""
+    if not section.is_actions:
+        return section.body
+    return "\n".join(ACTION_LEAD.sub("", line) for line in section.lines)
+
+
+ACTION_LEAD = re.compile(r"^(\s*(?:[-*+]|\d{1,3}[.)])\s+)[*_]*[A-Z][\w'’-]*[*_]*\s*:")
 
 
 def _title_tags(section: Section, matcher: RegionMatcher) -> tuple[list[int], list[str]]:

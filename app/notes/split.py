@@ -150,6 +150,7 @@ class Section:
     groups: list[Section] = dataclasses.field(default_factory=list)
     in_group: bool = False
     group: str = ""  # a group title's kind: "global" | "regional" | "closing" | ""
+    has_list: bool = False  # whether a list was met in its own text
     # For a regional bullet whose lead names no region: the text its region is read from.
     about_text: str = ""
 
@@ -160,6 +161,10 @@ class Section:
     @property
     def is_empty(self) -> bool:
         return not self.body.strip() and not (self.kind == "item" and self.title)
+
+    @property
+    def is_actions(self) -> bool:
+        return _is_actions(self)
 
     @property
     def is_global(self) -> bool:
@@ -232,7 +237,7 @@ def sentence_title(text: str) -> tuple[str, str]:
     """A regional bullet that names no region first: its first sentence (to ":" or ".") is its
     title, the rest its text."""
     match = re.search(r"[:.](?:\s|$)", text)
-    if match is None or match.start() > MAX_TITLE:
+    if match is None or match.start() > 2 * MAX_TITLE:
         return item_title(text)
     return EMPHASIS.sub("", text[: match.start()]).strip(), text[match.end() :].strip()
 
@@ -562,7 +567,10 @@ class _Splitter:
         """7 for a title at the top of pasted notes, 8 for one inside an open group."""
         if kind == "label" or group:
             return 7
-        open_group = next((s.group for s in reversed(self.headings) if s.depth == 7), "")
+        group_section = next((s for s in reversed(self.headings) if s.depth == 7), None)
+        open_group = group_section.group if group_section is not None else ""
+        if open_group == "global" and group_section is not None and group_section.has_list:
+            return 7  # its global updates were its list: a topic after it is one of its own
         if open_group == "global" and region_title(title, self.names):
             return 7  # a region's update ends the global ones
         return 8 if open_group else 7
@@ -584,6 +592,7 @@ class _Splitter:
     def list(self, block: Block) -> None:
         """Split the list's region items off into updates; the rest stays in the section."""
         section = self.section
+        section.has_list = True
         extracted: list[tuple[Item, Section]] = []
         # A region's section, or one given by someone ("Sahel (@issa_m)"): its region bullets
         # are part of it.

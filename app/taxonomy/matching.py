@@ -47,6 +47,10 @@ STRIP = " \t:;,.-–—"
 # Countries whose names are also first names ("Chad Miller", "Jordan Peters").
 FIRST_NAMES = frozenset({"chad", "jordan", "georgia", "india"})
 US_MARKERS = frozenset({"usa", "us"})
+# Words after which a first name is someone written to ("send Chad the figures").
+PERSON_VERBS = frozenset(
+    {"send", "ask", "thank", "thanks", "contact", "email", "tell", "cc", "invite", "with", "to"}
+)
 
 
 class Token(NamedTuple):
@@ -96,6 +100,7 @@ class Match(NamedTuple):
     start: int  # first token
     length: int  # number of tokens
     region_id: int
+    kind: str = "name"  # as Entry.kind
 
 
 class RegionMatcher:
@@ -143,8 +148,8 @@ class RegionMatcher:
 
     def _match_at(
         self, tokens: list[Token], start: int, *, title_only: bool = False
-    ) -> tuple[int, int] | None:
-        """(region id, number of tokens) of the longest name starting at token `start`."""
+    ) -> tuple[int, int, str] | None:
+        """(region id, number of tokens, kind) of the longest name starting at token `start`."""
         best = None
         for names, form in ((self.exact, "text"), (self.folded, "folded")):
             key: tuple[str, ...] = ()
@@ -158,7 +163,7 @@ class RegionMatcher:
                     and self._bounded(tokens, start, index + 1)
                     and self._fits(entry, tokens, start, index + 1)
                 ):
-                    best = (entry.region_id, len(key))
+                    best = (entry.region_id, len(key), entry.kind)
                 if key not in names.prefixes:
                     break
         return best
@@ -174,12 +179,20 @@ class RegionMatcher:
         if entry.kind != "demonym" or tokens[end - 1].folded not in self.languages:
             return True
         before = tokens[start - 1].folded if start else ""
-        after = tokens[end] if end < len(tokens) else None
+        after_index = end
+        # "the Vietnamese and Lao partners": the word qualified comes after the list.
+        while (
+            after_index + 1 < len(tokens)
+            and tokens[after_index].folded in CONNECTORS
+            and tokens[after_index + 1].text[:1].isupper()
+        ):
+            after_index += 2
+        after = tokens[after_index] if after_index < len(tokens) else None
         return (
             before not in gazetteer.LANGUAGE_VERBS
             and after is not None
             and after.is_word
-            and after.start > tokens[end - 1].end  # not "Spanish-speaking"
+            and after.start > tokens[after_index - 1].end  # not "Spanish-speaking"
             and after.folded not in gazetteer.LANGUAGE_CONTEXT
             and after.folded not in CONNECTORS
         )
@@ -224,7 +237,7 @@ class RegionMatcher:
             if match is not None:
                 region_id = self._read(tokens, index, match[1], match[0])
                 if region_id is not None:
-                    yield Match(index, match[1], region_id)
+                    yield Match(index, match[1], region_id, match[2])
                 index += match[1]
                 continue
             yield from self._shared_ending(tokens, index)
@@ -246,9 +259,21 @@ class RegionMatcher:
             and after.folded != "state"
         ):
             return None  # "Chad Miller", "Jordan Peters"
+        if length == 1 and tokens[start].folded in FIRST_NAMES and self._addressed(tokens, start):
+            return None  # "send Chad the figures", "Jordan (jordan@example.org)"
         if region_id == self.special.get("georgia") and self._is_us_state(tokens, start, end):
             return self.special.get("us")
         return region_id
+
+    @staticmethod
+    def _addressed(tokens: list[Token], start: int) -> bool:
+        """Whether a first name is a person spoken to or of: after a verb of writing to
+        someone, or before their address or handle in brackets."""
+        before = tokens[start - 1].folded if start else ""
+        after = [t.text for t in tokens[start + 1 : start + 3]]
+        if before in PERSON_VERBS:
+            return True
+        return after[:1] == ["("] and len(after) > 1 and (after[1] == "@" or "@" in after[1])
 
     def _is_us_state(self, tokens: list[Token], start: int, end: int) -> bool:
         before = [t.folded for t in tokens[max(0, start - 2) : start]]
@@ -280,9 +305,16 @@ class RegionMatcher:
                         yield Match(index, 1, entry.region_id)
                 return
 
-    def find(self, text: str) -> list[int]:
-        """Region ids named in `text`, in order of first mention."""
-        return list(dict.fromkeys(match.region_id for match in self._scan(tokenize(text))))
+    def find(self, text: str, *, places: bool = True) -> list[int]:
+        """Region ids named in `text`, in order of first mention; `places`: also those named
+        by a demonym or a city ("Kenyan", "Nairobi"), not only by a region's name."""
+        return list(
+            dict.fromkeys(
+                match.region_id
+                for match in self._scan(tokenize(text))
+                if places or match.kind == "name"
+            )
+        )
 
     def mentions(self, text: str) -> list[int]:
         """The places a text names in its sentences, in order of first mention: as `find`, but
