@@ -173,12 +173,13 @@ def save_file(
     if isinstance(tagging, RegionMatcher):
         tagging = Tagging(session, tagging)
     for anchor, change in note_file.tags.items():
-        for slug in change.get("regions", {}).get("add", []):
-            if slug not in tagging.regions_by_slug([slug]):
-                raise FileError(
-                    f"tags.{anchor}.regions.add: there is no region {slug!r}",
-                    note_file.line("tags", anchor, "regions", "add"),
-                )
+        for kind in ("regions", "mentions"):
+            for slug in change.get(kind, {}).get("add", []):
+                if slug not in tagging.regions_by_slug([slug]):
+                    raise FileError(
+                        f"tags.{anchor}.{kind}.add: there is no region {slug!r}",
+                        note_file.line("tags", anchor, kind, "add"),
+                    )
     note = find_note(session, note_file.slug)
     if note is None and slugify(note_file.slug) != note_file.slug:
         raise FileError(

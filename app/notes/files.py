@@ -38,11 +38,9 @@ FENCE = "---"
 # The front matter's keys, in the order `dump` writes them.
 KEYS = ("title", "slug", "status", "language", "call", "call_id", "recording", "tags", "published")
 CALL_KEYS = ("series", "date")
-TAG_KINDS = ("regions", "speakers")
+TAG_KINDS = ("regions", "mentions", "speakers")
 TAG_OPS = ("add", "remove")
-TAGS_FORM = (
-    "{anchor: {regions: {add: [...], remove: [...]}, speakers: {add: [...], remove: [...]}}}"
-)
+TAGS_FORM = "{anchor: {regions|mentions|speakers: {add: [...], remove: [...]}}}"
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_SLUG = 120  # the column's size; new notes' slugs have at most 80 characters
@@ -290,12 +288,14 @@ def _tags(value: Any, fail: Any) -> dict[str, Any]:
         anchor = str(anchor)
         where = ("tags", anchor)
         if not isinstance(change, dict):
-            raise fail(f"tags.{anchor} must have regions and/or speakers: {TAGS_FORM}", *where)
+            raise fail(
+                f"tags.{anchor} must have regions, mentions or speakers: {TAGS_FORM}", *where
+            )
         tags[anchor] = {}
         for kind, ops in change.items():
             if kind not in TAG_KINDS:
                 raise fail(
-                    f"tags.{anchor}: unknown key {kind!r}; give regions or speakers",
+                    f"tags.{anchor}: unknown key {kind!r}; give regions, mentions or speakers",
                     *where,
                     str(kind),
                 )

@@ -342,8 +342,8 @@ BAD_FILES = [
      "series 'coalition-call' has no call on 2026-02-11"),
     (note_text("Bad", "call_id: 999999\n"), 3, "there is no call 999999"),
     (note_text("Bad", "tags: [asia]\n"), 3,
-     "tags must map update anchors to changes: {anchor: {regions: {add: [...], remove: [...]}, "
-     "speakers: {add: [...], remove: [...]}}}"),
+     "tags must map update anchors to changes: "
+     "{anchor: {regions|mentions|speakers: {add: [...], remove: [...]}}}"),
     (note_text("Bad", "tags:\n  asia:\n    regions:\n      add: [atlantis]\n"), 6,
      "tags.asia.regions.add: there is no region 'atlantis'"),
     ("---\ntitle: Bad\n---\n\n" + "x" * 200_001, 5,
@@ -693,3 +693,29 @@ def test_corrections_follow_an_update_whose_title_changed(session: Session) -> N
     assert sorted(r.slug for r in update.about_regions) == ["nepal", "south-asia"]
     assert sorted(p.handle for p in update.speakers) == ["budi", "rina"]
     assert "asia" not in note.tag_overrides and "south-asia" in note.tag_overrides
+
+
+def test_corrections_of_mentions_are_imported_and_exported(
+    runner: Any, session: Session, tmp_path: Path
+) -> None:
+    tags = "tags:\n  asia:\n    mentions:\n      add: [bhutan]\n      remove: [nepal]\n"
+    body = "## Asia (@rina)\n- A workshop in Nepal.\n"
+    write(tmp_path / "in", "asia.md", note_text("Asia call", "status: published\n" + tags, body))
+    result = invoke(runner, "import", tmp_path / "in")
+    assert result.exit_code == 0, result.output
+    note = find_note(session, "asia")
+    assert note is not None
+    [asia] = note.updates
+    assert [r.slug for r in asia.mentioned_regions] == ["bhutan"]
+    assert [r.slug for r in asia.about_regions] == ["asia"]
+    assert invoke(runner, "export", tmp_path / "out").exit_code == 0
+    exported = (tmp_path / "out" / "asia.md").read_text(encoding="utf-8")
+    assert "mentions:\n      add:\n        - bhutan\n      remove:\n        - nepal\n" in exported
+    again = invoke(runner, "import", tmp_path / "out")
+    assert again.output.splitlines()[-1].startswith("0 created, 0 replaced, 1 unchanged")
+
+    bad = tags.replace("[bhutan]", "[atlantis]")
+    write(tmp_path / "bad", "asia.md", note_text("Other call", bad, body))
+    failed = invoke(runner, "import", tmp_path / "bad")
+    assert failed.exit_code == 1
+    assert "tags.asia.mentions.add: there is no region 'atlantis'" in failed.stderr

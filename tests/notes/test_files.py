@@ -195,7 +195,7 @@ TAGS = "tags:\n  asia:\n"
         ("recording: [a]\n", 3, "recording must be an http://"),
         ("tags: [asia]\n", 3, "tags must map update anchors to changes"),
         ("tags: asia\n", 3, "tags must map update anchors to changes"),
-        ("tags:\n  asia: [indonesia]\n", 4, "tags.asia must have regions and/or speakers"),
+        ("tags:\n  asia: [indonesia]\n", 4, "tags.asia must have regions, mentions or speakers"),
         (TAGS + "    places: {}\n", 5, "tags.asia: unknown key 'places'"),
         (TAGS + "    regions: [indonesia]\n", 5, "tags.asia.regions must have add"),
         (TAGS + "    regions:\n      plus: [x]\n", 6, "tags.asia.regions: unknown key 'plus'"),
