@@ -17,7 +17,9 @@ goes through `app.notes.services.tag_sections` with `region_matcher`, as saving 
 Figures, micro-averaged (precision and recall each):
 - note level, for both sources: **regions** (continent-level: the continents of every region
   an update is tagged with, about or mention, and "global" when anything is tagged, as a
-  region filter on Global finds every tagged update), **countries** (the countries tagged),
+  region filter on Global finds every tagged update), **countries** (the countries tagged; for
+  the shared examples, whose labels list every country the text names, the countries suggested
+  too),
   **speakers** (every handle), **pairs** (presenter, continent of a region the update is
   about, Global left out);
 - update level, for our corpus: **updates** (predicted matched to expected by title,
@@ -107,6 +109,7 @@ class Update:
     presenters: list[str]
     kind: str = ""  # predicted only
     first_line: str = ""  # predicted only
+    suggested: list[str] = dataclasses.field(default_factory=list)  # predicted only
 
     @property
     def label(self) -> str:
@@ -121,10 +124,13 @@ class NoteLabels:
     pairs: set[tuple[str, str]]
 
 
-def note_level(updates: list[Update], tree: Tree) -> NoteLabels:
+def note_level(updates: list[Update], tree: Tree, *, named: bool = False) -> NoteLabels:
+    """The note's labels from its updates'. `named`: its countries are every country it names,
+    suggestions included (as the shared examples' labels count them), not only those tagged."""
     tagged = [slug for u in updates for slug in (*u.about, *u.mentions)]
     regions = tree.continents(tagged) | ({"global"} if tagged else set())
-    countries = {slug for slug in tagged if tree.kind.get(slug) == "country"}
+    found = tagged + [slug for u in updates for slug in u.suggested] if named else tagged
+    countries = {slug for slug in found if tree.kind.get(slug) == "country"}
     speakers = {handle for u in updates for handle in u.speakers}
     pairs = {
         (handle, continent)
@@ -213,6 +219,7 @@ def predict(tagged: list[Tagged], tree: Tree) -> list[Update]:
                 list(entry.presenters),
                 section.kind,
                 first,
+                [slug[rid] for rid in entry.suggested_ids],
             )
         )
     return items
@@ -394,7 +401,7 @@ def run_shared(directory: Path, tree: Tree, matcher: object, show: bool) -> None
         predicted = predict(tag_sections(text, matcher), tree)  # type: ignore[arg-type]
         scores = {kind: Score() for kind in NOTE_KINDS}
         problems: list[str] = []
-        score_note_level(scores, problems, want, note_level(predicted, tree))
+        score_note_level(scores, problems, want, note_level(predicted, tree, named=True))
         print_result(Result(name, scores, problems, predicted), NOTE_KINDS, show)
         for kind in NOTE_KINDS:
             total[kind].add(scores[kind])

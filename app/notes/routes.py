@@ -151,6 +151,8 @@ def _editor(note: Note | None) -> Any:
                 field.errors = [*field.errors, str(exc)]
             else:
                 flash(str(exc), "error")
+            if isinstance(exc, services.NoteTooLarge):
+                return render_template("notes/edit.html", form=form, note=note, conflict=None), 413
         else:
             flash(_("Notes saved.") if changed else _("Nothing changed."), "success")
             return redirect(url_for("notes.show_note", slug=saved.slug))
@@ -182,7 +184,10 @@ def preview_note() -> str:
     text = request.form.get("body", "")
     if len(text) > services.MAX_BODY:
         abort(413, too_long_message())
-    sections = services.tag_sections(text, region_matcher(db.session))
+    try:
+        sections = services.checked_sections(text, region_matcher(db.session))
+    except services.NoteTooLarge as exc:
+        abort(413, str(exc))
     region_ids = {rid for s in sections for rid in s.region_ids + s.mention_ids + s.suggested_ids}
     return render_template(
         "notes/_preview.html",

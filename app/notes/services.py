@@ -34,6 +34,9 @@ LANGUAGES = ("en", "es", "fr", "pt", "ar", "id", "sw")
 # What editors correct: the regions an update is about, the places it mentions, its speakers.
 TAG_KINDS = ("regions", "mentions", "speakers")
 MAX_BODY = 200_000
+# A note splits into at most this many updates (calls' notes have tens): beyond it, saving is
+# refused rather than storing, indexing and mailing thousands of sections.
+MAX_UPDATES = 500
 
 
 class NoteError(ValueError):
@@ -42,6 +45,10 @@ class NoteError(ValueError):
     def __init__(self, message: str, field: str = "") -> None:
         super().__init__(message)
         self.field = field
+
+
+class NoteTooLarge(NoteError):
+    """Notes longer than MAX_BODY, or splitting into more than MAX_UPDATES updates."""
 
 
 class NoteConflict(NoteError):
@@ -80,7 +87,7 @@ def _check(session: Session, data: NoteInput) -> NoteInput:
     if "\x00" in body or "\x00" in (data.title or ""):
         raise NoteError("The notes may not hold a NUL character.", "body")
     if len(body) > MAX_BODY:
-        raise NoteError(f"The notes must be under {MAX_BODY:,} characters.", "body")
+        raise NoteTooLarge(f"The notes must be under {MAX_BODY:,} characters.", "body")
     if data.status not in (NoteStatus.DRAFT, NoteStatus.PUBLISHED):
         raise NoteError("The status must be draft or published.", "status")
     language = (data.language or "en").strip().lower()
@@ -436,8 +443,20 @@ class Prepared:
 
 
 def prepare(text: str, matcher: RegionMatcher) -> Prepared:
-    tagged = tag_sections(text, matcher)
+    tagged = checked_sections(text, matcher)
     return Prepared(tagged, [render.render(item.section.body) for item in tagged])
+
+
+def checked_sections(text: str, matcher: RegionMatcher) -> list[Tagged]:
+    """`tag_sections`, refusing notes that split into more than MAX_UPDATES updates."""
+    tagged = tag_sections(text, matcher)
+    if len(tagged) > MAX_UPDATES:
+        raise NoteTooLarge(
+            f"These notes split into {len(tagged):,} updates; notes can have at most "
+            f"{MAX_UPDATES:,}. Split them into several notes.",
+            "body",
+        )
+    return tagged
 
 
 def build_updates(session: Session, note: Note, tagging: Tagging) -> None:

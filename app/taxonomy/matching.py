@@ -137,6 +137,10 @@ class RegionMatcher:
         self.first_exact = {key[0] for key in self.exact.entries}
         self.first_folded = {key[0] for key in self.folded.entries}
         self.first_or_article = self.first_folded | ARTICLES
+        # Every word of every name, and the words that may join names: a text with any other
+        # word does not consist of names.
+        self.name_words = {word for key in self.folded.entries for word in key} | JOINERS
+        self.name_words |= {word.casefold() for key in self.exact.entries for word in key}
         self.languages = gazetteer.language_names()
 
     def _add(self, name: str, entry: Entry) -> None:
@@ -345,6 +349,8 @@ class RegionMatcher:
         word = first.group(0)
         if word not in self.first_exact and _fold(word) not in self.first_or_article:
             return []  # the usual case, a bullet of text: no name starts with its first word
+        if any(_fold(w) not in self.name_words for w in FIRST_WORD.findall(text)):
+            return []  # a word no name has: "Kenya 2024", "Kenya paralegals"
         tokens = tokenize(text.strip(STRIP))
         whole = self._whole(tokens)
         if whole is not None:
