@@ -380,7 +380,7 @@ def blocks(text: str) -> list[Block]:
         elif token.type == "paragraph_open":
             found.append(Block("paragraph", source, tokens[index + 1].content))
         elif token.type in ("bullet_list_open", "ordered_list_open"):
-            items, index = _items(tokens, index, lines)
+            items, index = _items(tokens, index)
             found.append(Block("list", source, items=items))
             found[-1].first = start
             continue
@@ -405,7 +405,7 @@ def _close(tokens: list[Token], index: int) -> int:
     return index
 
 
-def _items(tokens: list[Token], index: int, lines: list[str]) -> tuple[list[Item], int]:
+def _items(tokens: list[Token], index: int) -> tuple[list[Item], int]:
     """The items of the list opened at `index`, nested; and the index after the list."""
     top: list[Item] = []
     stack: list[Item] = []
@@ -435,9 +435,12 @@ def _unglued(found: list[Block], names: Names) -> Iterator[Block]:
             continue
         first = block.text.split("\n", 1)[0]
         tail = GLUED_TAIL.match(fold(first)) if len(block.lines) == 1 else None
-        if tail is not None and looks_like_title(first[tail.start("title") :], names):
-            head = first[: tail.start("title")].rstrip()
-            title = first[tail.start("title") :]
+        # The title's words are the line's last ones (folding may change a word's length).
+        words = first.split()
+        size = len(tail["title"].split()) if tail is not None else 0
+        title = " ".join(words[-size:]) if size else ""
+        if tail is not None and looks_like_title(title, names):
+            head = " ".join(words[:-size])
             yield dataclasses.replace(block, lines=[head], text=head, plain=True)
             yield dataclasses.replace(block, lines=[title], text=title)
             continue

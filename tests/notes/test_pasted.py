@@ -205,3 +205,17 @@ def test_spanish_and_french_pasted_notes(tag: Any) -> None:
     assert got["África (@amara_k)"].about == ["africa"]
     assert got["África (@amara_k)"].mentions == ["kenya"]
     assert got["Mises à jour globales"].about == ["global"]
+
+
+def test_a_glued_title_is_cut_whatever_the_spacing_and_accents(tag: Any) -> None:
+    text = (
+        "Notas da chamada  de março   Atualizações globais\n\n"
+        "O relatório sai em junho.\n\n"
+        "Straße-Netzwerk  Treffen  Global Updates\n\n"
+        "The report is out.\n"
+    )
+    got = tag(text)
+    assert [(g.title, g.about) for g in got] == [
+        ("Atualizações globais", ["global"]),
+        ("Global Updates", ["global"]),
+    ]
