@@ -526,8 +526,9 @@ def _month_names() -> frozenset[str]:
 def _is_note_title(block: Block, names: Names) -> bool:
     """Whether the first block opens with the note's own title ("June 2019 Coalition Call
     Notes", "Coalition call – 11 September", "# Asia-Pacific regional call — notes"): a line
-    naming the call or its notes, or dated, that is not a group's title."""
-    if block.kind not in ("paragraph", "heading"):
+    naming the call or its notes, or dated, that is not a group's title; in Markdown, a
+    top-level heading only."""
+    if block.kind != "paragraph" and not (block.kind == "heading" and block.level == 1):
         return False
     first = block.text.split("\n", 1)[0]
     folded = fold(first)

@@ -219,3 +219,11 @@ def test_a_glued_title_is_cut_whatever_the_spacing_and_accents(tag: Any) -> None
         ("Atualizações globais", ["global"]),
         ("Global Updates", ["global"]),
     ]
+
+
+def test_the_notes_own_title_line(tag: Any) -> None:
+    """A dated or call-naming first line stays above the opening; a section's heading does not."""
+    got = tag("Coalition call – 9 April\nFacilitator: @marta\n\nGlobal Updates\n\nNews.\n")
+    assert [(g.title, g.speakers) for g in got] == [("", ["marta"]), ("Global Updates", [])]
+    assert [g.title for g in tag("# Coalition call notes\n\n## Kenya\n- Courts.\n")] == ["Kenya"]
+    assert [g.title for g in tag("## Security notes\n- Passwords.\n")] == ["Security notes"]
