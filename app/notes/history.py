@@ -86,12 +86,5 @@ def restore_revision(
     whether anything changed). Only the text goes back: whether the note is published, its
     call, language, recording and tag corrections are decisions of today, kept as they are.
     Raises NoteConflict when the note is no longer at `base_revision`."""
-    data = NoteInput(
-        title=revision.title,
-        body=revision.body,
-        status=note.status,
-        language=note.language,
-        call_id=note.call_id,
-        recording_url=note.recording_url,
-    )
+    data = NoteInput.of(note, title=revision.title, body=revision.body)
     return save_note(session, data, note=note, author=author, base_revision=base_revision, now=now)
