@@ -51,16 +51,31 @@ def sign_in(page: Any, live_server: str) -> None:
     page.wait_for_url(live_server + "/")
 
 
+def main_fits(page: Any) -> bool:
+    """Whether the page's main content lays out within the window's width."""
+    return page.evaluate(
+        "() => { const main = document.querySelector('main');"
+        " return main.scrollWidth <= main.clientWidth && main.getBoundingClientRect().right"
+        " <= window.innerWidth; }"
+    )
+
+
+WIDTHS = [{"viewport": {"width": 390, "height": 844}}, {"viewport": {"width": 1280, "height": 900}}]
+
+
 @pytest.mark.usefixtures("regions")
+@pytest.mark.parametrize("page", WIDTHS, indirect=True, ids=["390px", "1280px"])
 def test_pasted_notes_are_split_as_pasted_and_a_suggestion_is_one_click(
     page: Any, live_server: str
 ) -> None:
     from playwright.sync_api import expect
 
     SHOTS.mkdir(parents=True, exist_ok=True)
+    width = page.viewport_size["width"]
+    slug = f"march-network-call-{width}"
     sign_in(page, live_server)
     page.goto(live_server + "/notes/new")
-    page.get_by_label("Title").fill("March network call")
+    page.get_by_label("Title").fill(f"March network call {width}")
     page.get_by_label("Notes (Markdown)").fill(PASTED)
 
     preview = page.locator("#note-preview")
@@ -80,23 +95,26 @@ def test_pasted_notes_are_split_as_pasted_and_a_suggestion_is_one_click(
     expect(updates.nth(2).locator(".chip-mention")).to_have_text(["Senegal", "Mali"])
     # Nairobi is where a global event meets: suggested, not tagged.
     expect(updates.nth(0).locator(".chip-suggested")).to_have_text("Kenya?")
-    page.screenshot(path=str(SHOTS / "notes-editor-pasted.png"), full_page=True)
+    assert main_fits(page)
+    page.screenshot(path=str(SHOTS / f"notes-editor-pasted-{width}.png"), full_page=True)
 
     page.get_by_label("Status").select_option("published")
     page.get_by_role("button", name="Save", exact=True).click()
-    page.wait_for_url(re.compile(r"/notes/march-network-call$"))
+    page.wait_for_url(re.compile(rf"/notes/{slug}$"))
     summit = page.locator("section.update").nth(2)
     expect(summit.get_by_role("list", name="About")).to_contain_text("West Africa")
     expect(summit.get_by_role("list", name="Places mentioned")).to_have_text(re.compile("Senegal"))
-    page.screenshot(path=str(SHOTS / "note-about-and-mentions.png"), full_page=True)
+    assert main_fits(page)
+    page.screenshot(path=str(SHOTS / f"note-about-and-mentions-{width}.png"), full_page=True)
 
-    page.goto(live_server + "/notes/march-network-call/tags")
+    page.goto(f"{live_server}/notes/{slug}/tags")
+    assert main_fits(page)
     page.get_by_role("button", name="Tag as mentioned: Kenya").click()
-    page.wait_for_url(re.compile(r"/notes/march-network-call/tags"))
+    page.wait_for_url(re.compile(rf"/notes/{slug}/tags"))
     expect(page.get_by_text("Tags saved.")).to_be_visible()
     expect(page.get_by_role("button", name="Tag as mentioned: Kenya")).to_have_count(0)
     expect(page.locator("#mentions-global-updates")).to_have_value("kenya")
-    page.screenshot(path=str(SHOTS / "notes-tag-editor.png"), full_page=True)
-    page.goto(live_server + "/notes/march-network-call")
+    page.screenshot(path=str(SHOTS / f"notes-tag-editor-{width}.png"), full_page=True)
+    page.goto(f"{live_server}/notes/{slug}")
     first = page.locator("section.update").first
     expect(first.get_by_role("list", name="Places mentioned")).to_have_text(re.compile("Kenya"))
