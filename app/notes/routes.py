@@ -27,6 +27,14 @@ bp = Blueprint("notes", __name__, template_folder="templates")
 PAGE_SIZE = 20
 
 
+def note_or_404(slug: str) -> Note:
+    """The note, drafts included (for the team's pages)."""
+    note = services.find_note(db.session, slug)
+    if note is None:
+        abort(404)
+    return note
+
+
 def visible_note(slug: str) -> Note:
     """The note; drafts only for the team."""
     note = services.find_note(db.session, slug)
@@ -171,9 +179,7 @@ def new_note() -> Any:
 def edit_note(slug: str) -> Any:
     """Change a note; saving over a newer revision is refused and shows the difference, until
     the editor chooses to overwrite that revision."""
-    note = services.find_note(db.session, slug)
-    if note is None:
-        abort(404)
+    note = note_or_404(slug)
     return _editor(note)
 
 
@@ -201,9 +207,7 @@ def preview_note() -> str:
 @role_required(Role.EDITOR)
 def edit_tags(slug: str) -> Any:
     """Correct the automatic tags of the note's updates; corrections survive later edits."""
-    note = services.find_note(db.session, slug)
-    if note is None:
-        abort(404)
+    note = note_or_404(slug)
     status = 200
     if request.method == "POST":
         form = UpdateTagsForm()
@@ -252,9 +256,7 @@ def edit_tags(slug: str) -> Any:
 @role_required(Role.EDITOR)
 def delete_note(slug: str) -> Response:
     """Delete a note and its updates."""
-    note = services.find_note(db.session, slug)
-    if note is None:
-        abort(404)
+    note = note_or_404(slug)
     if not FlaskForm().validate():
         abort(400)
     services.delete_note(db.session, note)
@@ -271,9 +273,7 @@ def _history_page(note: Note) -> str:
 @role_required(Role.EDITOR)
 def note_history(slug: str) -> str:
     """Every revision of a note: who made it, when, and its difference from the one before."""
-    note = services.find_note(db.session, slug)
-    if note is None:
-        abort(404)
+    note = note_or_404(slug)
     return _history_page(note)
 
 

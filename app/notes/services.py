@@ -81,15 +81,7 @@ class NoteInput:
     @classmethod
     def of(cls, note: Note, **changes: Any) -> NoteInput:
         """The note's fields as they are, but for `changes`."""
-        fields = {
-            "title": note.title,
-            "body": note.body,
-            "status": note.status,
-            "language": note.language,
-            "call_id": note.call_id,
-            "recording_url": note.recording_url,
-        }
-        return cls(**(fields | changes))
+        return cls(**(_snapshot(note) | changes))
 
 
 def _check(session: Session, data: NoteInput) -> NoteInput:
@@ -618,7 +610,7 @@ def set_update_tags(
             "remove": sorted(auto_handles - set(handles)),
         },
     }
-    data = NoteInput.of(note, slug=note.slug, tag_overrides=overrides)
+    data = NoteInput.of(note, tag_overrides=overrides)
     save_note(session, data, note=note, author=author, now=now)
     return next(u for u in note.updates if u.anchor == anchor)
 
